@@ -1,0 +1,50 @@
+"""The one exception family of digest: every error a user can see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DigestError(Exception):
+    """Base of every error digest raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the site, located as FILE:LINE."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class ConfigError(DigestError):
+    """One or more problems in the site's files; all of them, not only the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class DataError(ConfigError):
+    """Problems in the data files (CSV or XLSX rows)."""
+
+
+class DeliveryError(DigestError):
+    """A message could not be handed over; `permanent` says whether to retry."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None) -> None:
+        self.permanent = permanent
+        self.code = code
+        super().__init__(message)
+
+
+class HeaderInjectionError(DigestError):
+    """A header value (name, subject) carried CR/LF or an encoded-word trick."""
+
+
+class UsageError(DigestError):
+    """The command line asked for something that cannot be done (exit 2)."""
