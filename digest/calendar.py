@@ -1,0 +1,424 @@
+"""When schedules fire: cron in the site timezone, working days, publication offsets, deadlines.
+
+Pure: no clock is read here; every "now" is passed in.
+
+An occurrence is a (local date, local wall time) pair. The wall time becomes an
+instant only at the end, so a clock change can neither skip nor double a day:
+a wall time in the missing hour fires at the first instant after the gap, and a
+wall time in the repeated hour fires at its first (summer time) instance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from digest.model import Occurrence, Publication, Schedule, Site, SiteSettings, Span
+
+# The `holidays` package models the four UK nations as subdivisions of holidays.UK.
+HOLIDAY_NATIONS: dict[str, str | None] = {
+    "england": "ENG",
+    "wales": "WLS",
+    "scotland": "SCT",
+    "northern-ireland": "NIR",
+    "none": None,
+}
+DEFAULT_PUBLICATION_TIME = time(9, 0)
+ONCE_A_DAY_MESSAGE = (
+    "cron fires more than once a day; digest sends at most one occurrence per schedule per day"
+)
+
+
+@lru_cache(maxsize=256)
+def _bank_holidays(nation: str, year: int) -> frozenset[date]:
+    """The bank holidays of one nation in one year (cached: asked for on every day listed)."""
+    subdiv = HOLIDAY_NATIONS[nation]
+    if subdiv is None:
+        return frozenset()
+    return frozenset(holidays.country_holidays("GB", subdiv=subdiv, years=year))
+
+
+@dataclass(frozen=True)
+class WorkingDays:
+    """Working days: not a weekend, not a bank holiday of `nation`, not a closure."""
+
+    nation: str = "none"
+    closures: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.nation not in HOLIDAY_NATIONS:
+            known = " | ".join(HOLIDAY_NATIONS)
+            raise ValueError(f"unknown holidays {self.nation!r}: use {known}")
+
+    @classmethod
+    def from_settings(cls, settings: SiteSettings) -> WorkingDays:
+        """The working days of a site."""
+        return _working_days(settings.holidays, frozenset(settings.closures))
+
+    def is_bank_holiday(self, day: date) -> bool:
+        return day in _bank_holidays(self.nation, day.year)
+
+    def is_working_day(self, day: date) -> bool:
+        return not (day.weekday() >= 5 or day in self.closures or self.is_bank_holiday(day))
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself if it is a working day, else the first working day after it."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def add_working_days(self, day: date, n: int) -> date:
+        """The n-th working day after `day`; n=0 is `day` itself, working or not."""
+        if n < 0:
+            return self.subtract_working_days(day, -n)
+        for _ in range(n):
+            day = self.next_working_day(day + timedelta(days=1))
+        return day
+
+    def subtract_working_days(self, day: date, n: int) -> date:
+        """The n-th working day before `day`; n=0 is `day` itself, working or not."""
+        if n < 0:
+            return self.add_working_days(day, -n)
+        for _ in range(n):
+            day -= timedelta(days=1)
+            while not self.is_working_day(day):
+                day -= timedelta(days=1)
+        return day
+
+
+@lru_cache(maxsize=64)
+def _working_days(nation: str, closures: frozenset[date]) -> WorkingDays:
+    return WorkingDays(nation, closures)
+
+
+# --- cron -------------------------------------------------------------------
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_ITEM = re.compile(r"^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(\d+))?$")
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+    name_base: int = 0
+
+
+_FIELDS = (
+    _Field("minute", 0, 59),
+    _Field("hour", 0, 23),
+    _Field("day of month", 1, 31),
+    _Field("month", 1, 12, _MONTHS, 1),
+    _Field("day of week", 0, 7, _WEEKDAYS, 0),  # 0 and 7 are both Sunday
+)
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A parsed five-field cron expression (weekdays 0=Sunday, as in cron)."""
+
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]
+    any_day: bool  # day-of-month field starts with "*"
+    any_weekday: bool  # day-of-week field starts with "*"
+
+    def matches(self, day: date) -> bool:
+        """Whether the cron fires on this date (cron's rule: both day fields set means either)."""
+        if day.month not in self.months:
+            return False
+        in_days = day.day in self.days
+        in_weekdays = (day.weekday() + 1) % 7 in self.weekdays
+        if self.any_day or self.any_weekday:
+            return in_days and in_weekdays
+        return in_days or in_weekdays
+
+    @property
+    def first_time(self) -> time:
+        """The earliest wall time of the day it fires at."""
+        return time(min(self.hours), min(self.minutes))
+
+    @property
+    def fires_once_a_day(self) -> bool:
+        return len(self.hours) == 1 and len(self.minutes) == 1
+
+
+def _value(text: str, spec: _Field) -> int:
+    if text.isdigit():
+        number = int(text)
+    elif text in spec.names:
+        number = spec.names.index(text) + spec.name_base
+    else:
+        raise ValueError(f"{spec.name}: {text!r} is not a number or a name")
+    if not spec.low <= number <= spec.high:
+        raise ValueError(f"{spec.name}: {number} is outside {spec.low}-{spec.high}")
+    return number
+
+
+def _parse_item(item: str, spec: _Field) -> set[int]:
+    match = _ITEM.match(item)
+    if match is None:
+        raise ValueError(f"{spec.name}: cannot read {item!r}")
+    base, step_text = match.groups()
+    step = int(step_text) if step_text else 1
+    if step < 1:
+        raise ValueError(f"{spec.name}: step must be at least 1")
+    if base == "*":
+        low, high = spec.low, spec.high
+    elif "-" in base:
+        first, last = base.split("-")
+        low, high = _value(first, spec), _value(last, spec)
+        if spec.names is _WEEKDAYS and last.startswith("sun"):
+            high = 7  # "fri-sun": Sunday closes the week
+        if low > high:
+            raise ValueError(f"{spec.name}: range {base!r} runs backwards")
+    else:
+        low = _value(base, spec)
+        high = spec.high if step_text else low  # "5/15" means 5 to the end, every 15
+    return set(range(low, high + 1, step))
+
+
+def _parse_field(text: str, spec: _Field) -> frozenset[int]:
+    values: set[int] = set()
+    for item in text.split(","):
+        values |= _parse_item(item, spec)
+    if spec.names is _WEEKDAYS and 7 in values:
+        values = (values - {7}) | {0}
+    return frozenset(values)
+
+
+@lru_cache(maxsize=256)
+def parse_cron(expr: str) -> CronSpec:
+    """Parse a five-field cron expression; ValueError says what is wrong."""
+    parts = expr.strip().lower().split()
+    if len(parts) != 5:
+        raise ValueError(f"cron needs five fields (minute hour day month weekday), got {expr!r}")
+    minutes, hours, days, months, weekdays = (
+        _parse_field(part, spec) for part, spec in zip(parts, _FIELDS, strict=True)
+    )
+    return CronSpec(
+        minutes, hours, days, months, weekdays, parts[2].startswith("*"), parts[4].startswith("*")
+    )
+
+
+def validate_cron(expr: str) -> str | None:
+    """An error message for an unusable cron expression, or None if it is fine."""
+    try:
+        spec = parse_cron(expr)
+    except ValueError as error:
+        return str(error)
+    if not spec.fires_once_a_day:
+        return ONCE_A_DAY_MESSAGE
+    return None
+
+
+# --- wall times to instants ---------------------------------------------------
+
+
+def _wall(instant: datetime, tz: tzinfo) -> datetime:
+    # Through UTC: astimezone() to an instant's own tzinfo returns it unchanged.
+    return instant.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+
+
+def _end_of_gap(naive: datetime, tz: tzinfo) -> datetime:
+    """The first instant whose wall time is at or after `naive`, which falls in a gap."""
+    # For a missing time the two folds give the offsets either side of the
+    # transition, so the transition lies between the instants they name.
+    early, late = sorted(naive.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
+    low, high = 0, int((late - early).total_seconds())
+    while low < high:
+        middle = (low + high) // 2
+        if _wall(early + timedelta(seconds=middle), tz) >= naive:
+            high = middle
+        else:
+            low = middle + 1
+    return (early + timedelta(seconds=low)).astimezone(tz)
+
+
+def resolve_local(day: date, wall: time, tz: tzinfo) -> datetime:
+    """The instant a local date and wall time name: a missing time moves past the gap,
+    a repeated time is its first instance."""
+    naive = datetime.combine(day, wall)
+    aware = naive.replace(tzinfo=tz, fold=0)
+    if _wall(aware, tz) == naive:
+        return aware
+    return _end_of_gap(naive, tz)
+
+
+def site_timezone(settings: SiteSettings) -> ZoneInfo:
+    return ZoneInfo(settings.timezone)
+
+
+# --- fire times ---------------------------------------------------------------
+
+
+def cron_fire_time(
+    schedule: Schedule, day: date, tz: tzinfo, workdays: WorkingDays | None = None
+) -> datetime | None:
+    """When a cron schedule fires on a local date, or None if it does not.
+
+    Only the first firing of the day counts (the occurrence key is the date);
+    `workdays` is required when the schedule runs on working days only.
+    """
+    if schedule.cron is None:
+        return None
+    spec = parse_cron(schedule.cron)
+    if not spec.matches(day):
+        return None
+    if schedule.working_days_only:
+        if workdays is None:
+            raise ValueError(f"schedule {schedule.id} needs the site's working days")
+        if not workdays.is_working_day(day):
+            return None
+    return resolve_local(day, spec.first_time, tz)
+
+
+def _after_span(day: date, span: Span, workdays: WorkingDays) -> date:
+    if span.unit == "working days":
+        return workdays.add_working_days(day, span.count)
+    # Publications have dates, not times: shorter spans count in whole days.
+    return day + timedelta(days=span.as_timedelta().days)
+
+
+def _before_span(day: date, span: Span, workdays: WorkingDays) -> date:
+    if span.unit == "working days":
+        return workdays.subtract_working_days(day, span.count)
+    return day - timedelta(days=span.as_timedelta().days)
+
+
+def deep_dive_deadline(publication: Publication, settings: SiteSettings) -> date:
+    """Publication date + the deep-dive window, moved to the next working day if not one."""
+    workdays = WorkingDays.from_settings(settings)
+    end = _after_span(publication.published_on, settings.deep_dive_window, workdays)
+    return workdays.next_working_day(end)
+
+
+def publication_fire_date(
+    schedule: Schedule, publication: Publication, settings: SiteSettings
+) -> date:
+    """The local date a publication-triggered schedule fires for one publication.
+
+    `before_deadline` counts back from the deep-dive deadline, but never to
+    before the publication itself; otherwise `offset` (default "0 days") counts on.
+    """
+    workdays = WorkingDays.from_settings(settings)
+    if schedule.before_deadline is not None:
+        deadline = deep_dive_deadline(publication, settings)
+        day = _before_span(deadline, schedule.before_deadline, workdays)
+        return max(day, publication.published_on)
+    return _after_span(publication.published_on, schedule.offset or Span(0, "days"), workdays)
+
+
+def publication_fire_time(
+    schedule: Schedule, publication: Publication, settings: SiteSettings, tz: tzinfo
+) -> datetime | None:
+    """When an `after` schedule fires for a publication, or None if it does not follow it."""
+    if schedule.after is None or schedule.after != publication.scorecard:
+        return None
+    day = publication_fire_date(schedule, publication, settings)
+    return resolve_local(day, schedule.at or DEFAULT_PUBLICATION_TIME, tz)
+
+
+# --- occurrences --------------------------------------------------------------
+
+
+def _within(due: datetime, start: datetime, end: datetime) -> bool:
+    # In UTC: an aware time in a repeated hour never equals one of another zone.
+    return start <= due.astimezone(UTC) < end
+
+
+def _local_days(start: datetime, end: datetime, tz: tzinfo) -> list[date]:
+    """Every local date that could hold an instant in [start, end), with a day to spare."""
+    first = start.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date() + timedelta(days=1)
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _cron_occurrences(
+    site: Site, schedule: Schedule, start: datetime, end: datetime
+) -> list[Occurrence]:
+    tz = site_timezone(site.settings)
+    workdays = WorkingDays.from_settings(site.settings)
+    found = []
+    for day in _local_days(start, end, tz):
+        due = cron_fire_time(schedule, day, tz, workdays)
+        if due is not None and _within(due, start, end):
+            found.append(Occurrence(schedule, day.isoformat(), due, day))
+    return found
+
+
+def _publications_of(site: Site, scorecard: str) -> list[Publication]:
+    """The publications of a scorecard, once per key (the earliest row wins)."""
+    by_key: dict[str, Publication] = {}
+    for publication in sorted(site.publications, key=lambda p: p.published_on):
+        if publication.scorecard == scorecard:
+            by_key.setdefault(publication.key, publication)
+    return list(by_key.values())
+
+
+def _publication_occurrence(
+    site: Site, schedule: Schedule, publication: Publication, on: date | None = None
+) -> Occurrence | None:
+    tz = site_timezone(site.settings)
+    due = publication_fire_time(schedule, publication, site.settings, tz)
+    if due is None:
+        return None
+    return Occurrence(schedule, publication.key, due, on or due.date(), publication)
+
+
+def _publication_occurrences(
+    site: Site, schedule: Schedule, start: datetime, end: datetime
+) -> list[Occurrence]:
+    if schedule.after is None:
+        return []
+    found = []
+    for publication in _publications_of(site, schedule.after):
+        occurrence = _publication_occurrence(site, schedule, publication)
+        if occurrence is not None and _within(occurrence.due, start, end):
+            found.append(occurrence)
+    return found
+
+
+def occurrences_between(site: Site, start: datetime, end: datetime) -> list[Occurrence]:
+    """Every occurrence of every schedule due in [start, end), by due time then schedule."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("occurrences_between needs aware datetimes")
+    # Aware datetimes sharing a tzinfo compare by wall time, ignoring fold: use UTC.
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    found: list[Occurrence] = []
+    for schedule in site.schedules:
+        if schedule.cron is not None:
+            found += _cron_occurrences(site, schedule, start, end)
+        else:
+            found += _publication_occurrences(site, schedule, start, end)
+    return sorted(found, key=lambda o: (o.due.astimezone(UTC), o.schedule.id))
+
+
+def occurrence_on(site: Site, schedule: Schedule, day: date) -> Occurrence | None:
+    """The occurrence a schedule has as of a local date (what `send --on DATE` runs).
+
+    Cron: that day's firing, or None if it does not fire that day. Publication
+    schedules: the occurrence of the latest publication on or before `day`,
+    whatever its own fire date, with `on` = `day`; None before any publication.
+    """
+    if schedule.cron is not None:
+        tz = site_timezone(site.settings)
+        due = cron_fire_time(schedule, day, tz, WorkingDays.from_settings(site.settings))
+        return None if due is None else Occurrence(schedule, day.isoformat(), due, day)
+    if schedule.after is None:
+        return None
+    published = [p for p in _publications_of(site, schedule.after) if p.published_on <= day]
+    if not published:
+        return None
+    latest = max(published, key=lambda p: (p.published_on, p.period_end))
+    return _publication_occurrence(site, schedule, latest, on=day)
