@@ -255,4 +255,3 @@ def _known(row: Row, column: str, known: set[str], what: str) -> str | None:
         row.problem(f'{column} "{value}" is not {what}{suggestion(value, known)}')
         return None
     return value
-

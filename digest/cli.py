@@ -112,6 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: say so in one line; the traceback only on request
+        if os.environ.get("DIGEST_DEBUG"):
+            raise
+        print(
+            f"digest {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(set DIGEST_DEBUG=1 to see where)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

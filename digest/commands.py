@@ -10,10 +10,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digest import calendar, indicators
-from digest.errors import ConfigError, UsageError
+from digest.errors import ConfigError, Problem, UsageError
 from digest.model import MeasureStatus, Occurrence, Schedule, Site
 from digest.report import indicator_rows, indicators_table, measure_explanation
 from digest.site import LoadedSite, load_site
+from digest.template_check import template_problems
 
 
 def now_utc() -> datetime:
@@ -63,10 +64,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _template_problems(site: Site) -> list[object]:
-    from digest import render
-
-    return list(render.template_problems(site))
+def _template_problems(site: Site) -> list[Problem]:
+    return list(template_problems(site.root))
 
 
 def statuses_on(loaded: LoadedSite, on: date) -> list[MeasureStatus]:

@@ -186,7 +186,8 @@ def _sender_problem(sender: str) -> str | None:
     _, address = parseaddr(sender)
     if not address:
         return f'sender "{sender}" must be like "Performance Team <performance@example.gov.uk>"'
-    return email_problem(address)
+    problem = email_problem(address)
+    return f"sender: {problem}" if problem else None
 
 
 def _nonempty(key: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -52,13 +53,13 @@ def read_observations(root: Path, measures: Iterable[Measure], today: date,
 def _read_file(root: Path, path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     name = path.relative_to(root).as_posix()
     try:
-        frame = _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path)
+        frame = _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path, name, problems)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
         problems.append(Problem(name, 1, f"cannot be read ({_first_line(exc)}): save it as UTF-8 CSV or .xlsx"))
         return None
     header = [str(c).strip() for c in frame.columns]
     frame.columns = pd.Index(header)
-    bad = [c for c in header if c not in COLUMNS]
+    bad = [c for c in header if c not in (*COLUMNS, "line")]
     missing = [c for c in REQUIRED if c not in header]
     for column in bad:
         problems.append(Problem(name, 1, f'unknown column "{column}"{suggestion(column, COLUMNS)}: the columns are measure,period_end,value[,note]'))
@@ -68,15 +69,38 @@ def _read_file(root: Path, path: Path, problems: list[Problem]) -> pd.DataFrame 
         return None
     if "note" not in frame.columns:
         frame["note"] = ""
-    frame = frame.loc[:, list(COLUMNS)].fillna("")
+    frame = frame.loc[:, [*COLUMNS, "line"]].fillna("")
     frame["file"] = name
     return frame
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                        skip_blank_lines=False)
+def _read_csv(path: Path, name: str, problems: list[Problem]) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False
+        )
+    except pd.errors.ParserError:
+        return _read_ragged_csv(path, name, problems)
     return _numbered(frame)
+
+
+def _read_ragged_csv(path: Path, name: str, problems: list[Problem]) -> pd.DataFrame:
+    """The slow path for a file whose rows do not all match the header: name each bad row."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        rows, lines = [], []
+        for cells in reader:
+            if len(cells) > len(header):
+                message = "this row has more cells than the header: check for a stray comma"
+                problems.append(Problem(name, reader.line_num, message))
+                continue
+            rows.append(cells + [""] * (len(header) - len(cells)))
+            lines.append(reader.line_num)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    blank = frame.apply(lambda column: column.str.strip()).eq("").all(axis=1).to_numpy()
+    frame["line"] = lines
+    return frame[~blank]
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
@@ -183,7 +207,9 @@ def _values(raw: pd.DataFrame, measures: dict[str, Measure], reporter: _Reporter
     reporter.report(unreadable, 'value "{}" is not a number: write digits (84.5), leave it empty, or use c, : or z', text)
     infinite = ~np.isfinite(numbers.fillna(0).to_numpy())
     reporter.report(infinite, 'value "{}" is not a finite number', text)
-    percent = raw["measure"].map(lambda m: m in measures and measures[m].unit == "percent").astype(bool)
+    percent = (
+        raw["measure"].map(lambda m: m in measures and measures[m].unit == "percent").astype(bool)
+    )
     outside = (percent & ((numbers < 0) | (numbers > 100))).to_numpy()
     reporter.report(outside, "value {} is a percentage outside 0-100: write 84.5 for 84.5%", text)
     missing = text.where(coded, None).astype(object)
@@ -204,8 +230,11 @@ def _without_duplicates(frame: pd.DataFrame, problems: list[Problem]) -> pd.Data
         first = frame[~dup].set_index(["measure", "period_end"])
         for _, row in frame[dup].head(LISTED_PER_PROBLEM * 5).iterrows():
             where = first.loc[(row["measure"], row["period_end"])]
-            problems.append(Problem(
-                row["file"], int(row["line"]),
-                f'{row["measure"]} for {row["period_end"].date()} is already given in {where["file"]} line {int(where["line"])}: keep one',
-            ))
+            problems.append(
+                Problem(
+                    row["file"],
+                    int(row["line"]),
+                    f"{row['measure']} for {row['period_end'].date()} is already given in {where['file']} line {int(where['line'])}: keep one",
+                )
+            )
     return frame[~dup].drop(columns=["file", "line"]).reset_index(drop=True)

@@ -56,7 +56,9 @@ def _table_cells(status: MeasureStatus) -> tuple[str, ...]:
 def indicators_table(statuses: Sequence[MeasureStatus], on: date) -> str:
     """A fixed-width table, one line per measure, grouped by scorecard."""
     rows = [_table_cells(s) for s in statuses]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)] if rows else []
+    widths = (
+        [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)] if rows else []
+    )
     lines = [f"Indicators as of {on.isoformat()}", ""]
     lines.append("  ".join(h.upper().ljust(w) for h, w in zip(_HEADERS, widths, strict=True)))
     scorecard = None

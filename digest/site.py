@@ -34,9 +34,8 @@ class LoadedSite:
 
 def load_site(root: Path, today: date, *, with_observations: bool = True) -> LoadedSite:
     """Read and cross-check everything; raise ConfigError when the site cannot be used at all."""
-    problems: list[Problem] = []
     config = read_config(root)
-    problems.extend(config.problems)
+    problems = config.problems  # cross-checks add to the same list through each Table
     catalogue = read_measures(root, problems)
     read_publications(root, catalogue, problems)
     read_requests(root, catalogue, problems)
@@ -64,9 +63,11 @@ def _cross_check(config: Config, catalogue: Catalogue, problems: list[Problem]) 
     recipients = {r.id for r in config.recipients}
     roles = {role for r in config.recipients for role in r.roles}
     targets = recipients | {f"role:{role}" for role in roles}
-    selectors = {m.id for m in catalogue.measures} | catalogue.scorecards | {
-        t for m in catalogue.measures for t in m.themes
-    }
+    selectors = (
+        {m.id for m in catalogue.measures}
+        | catalogue.scorecards
+        | {t for m in catalogue.measures for t in m.themes}
+    )
     for schedule, table in zip(config.schedules, config.schedule_tables, strict=True):
         _check_targets(table, "to", schedule.to, targets)
         for selector in schedule.measures:
