@@ -19,8 +19,21 @@ PUBLICATIONS = "data/publications.csv"
 REQUESTS = "data/deep_dive_requests.csv"
 
 MEASURE_COLUMNS = (
-    "id", "title", "scorecard", "unit", "polarity", "frequency", "target", "target_max",
-    "tolerance", "decimals", "themes", "owner", "england", "statistical_neighbours", "description",
+    "id",
+    "title",
+    "scorecard",
+    "unit",
+    "polarity",
+    "frequency",
+    "target",
+    "target_max",
+    "tolerance",
+    "decimals",
+    "themes",
+    "owner",
+    "england",
+    "statistical_neighbours",
+    "description",
 )
 REQUIRED_MEASURE_COLUMNS = ("id", "title", "scorecard", "unit", "polarity", "frequency")
 UNITS = ("count", "percent", "rate", "days", "number")
@@ -55,7 +68,9 @@ class Row:
     def choice(self, column: str, choices: tuple[str, ...]) -> str | None:
         value = self.required(column)
         if value is not None and value not in choices:
-            self.problem(f'{column} "{value}" must be one of {", ".join(choices)}{suggestion(value, choices)}')
+            self.problem(
+                f'{column} "{value}" must be one of {", ".join(choices)}{suggestion(value, choices)}'
+            )
             return None
         return value
 
@@ -68,7 +83,9 @@ class Row:
         except ValueError:
             number = math.nan
         if not math.isfinite(number):
-            self.problem(f'{column} "{value}" is not a number: write digits like 84.5, without % or commas')
+            self.problem(
+                f'{column} "{value}" is not a number: write digits like 84.5, without % or commas'
+            )
             return None
         return number
 
@@ -83,13 +100,22 @@ class Row:
             return None
 
 
-def read_rows(root: Path, name: str, columns: tuple[str, ...], required: tuple[str, ...],
-              problems: list[Problem], *, optional: bool = False) -> Iterator[Row]:
+def read_rows(
+    root: Path,
+    name: str,
+    columns: tuple[str, ...],
+    required: tuple[str, ...],
+    problems: list[Problem],
+    *,
+    optional: bool = False,
+) -> Iterator[Row]:
     """Rows of a CSV file with their line numbers; header problems reported once."""
     path = root / name
     if not path.exists():
         if not optional:
-            problems.append(Problem(name, 1, f"file not found: create it with the header {','.join(columns)}"))
+            problems.append(
+                Problem(name, 1, f"file not found: create it with the header {','.join(columns)}")
+            )
         return
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -101,21 +127,44 @@ def read_rows(root: Path, name: str, columns: tuple[str, ...], required: tuple[s
             if not any((v or "").strip() for v in cells.values() if isinstance(v, str)):
                 continue
             if None in cells:
-                problems.append(Problem(name, reader.line_num, "this row has more cells than the header: check for a stray comma"))
+                problems.append(
+                    Problem(
+                        name,
+                        reader.line_num,
+                        "this row has more cells than the header: check for a stray comma",
+                    )
+                )
                 continue
             yield Row(name, reader.line_num, cells, problems)
 
 
-def _header_ok(name: str, header: list[str], columns: tuple[str, ...], required: tuple[str, ...],
-               problems: list[Problem]) -> bool:
+def _header_ok(
+    name: str,
+    header: list[str],
+    columns: tuple[str, ...],
+    required: tuple[str, ...],
+    problems: list[Problem],
+) -> bool:
     ok = True
     for column in header:
         if column not in columns:
-            problems.append(Problem(name, 1, f'unknown column "{column}"{suggestion(column, columns)}: the columns are {",".join(columns)}'))
+            problems.append(
+                Problem(
+                    name,
+                    1,
+                    f'unknown column "{column}"{suggestion(column, columns)}: the columns are {",".join(columns)}',
+                )
+            )
             ok = False
     for column in required:
         if column not in header:
-            problems.append(Problem(name, 1, f'missing column "{column}": the header must include {",".join(required)}'))
+            problems.append(
+                Problem(
+                    name,
+                    1,
+                    f'missing column "{column}": the header must include {",".join(required)}',
+                )
+            )
             ok = False
     return ok
 
@@ -140,7 +189,9 @@ def read_measures(root: Path, problems: list[Problem]) -> Catalogue:
         if measure is None:
             continue
         if measure.id in catalogue.measure_lines:
-            row.problem(f'measure id "{measure.id}" is already used on line {catalogue.measure_lines[measure.id]}: ids must be unique')
+            row.problem(
+                f'measure id "{measure.id}" is already used on line {catalogue.measure_lines[measure.id]}: ids must be unique'
+            )
             continue
         catalogue.measure_lines[measure.id] = row.line
         catalogue.measures.append(measure)
@@ -159,7 +210,10 @@ def _read_measure(row: Row) -> Measure | None:
         "polarity": row.choice("polarity", POLARITIES),
         "frequency": row.choice("frequency", FREQUENCIES),
     }
-    numbers = {c: row.number(c) for c in ("target", "target_max", "tolerance", "england", "statistical_neighbours")}
+    numbers = {
+        c: row.number(c)
+        for c in ("target", "target_max", "tolerance", "england", "statistical_neighbours")
+    }
     decimals = _decimals(row)
     if ident is None or any(v is None for v in fields.values()):
         return None
@@ -167,8 +221,21 @@ def _read_measure(row: Row) -> Measure | None:
         return None
     themes = tuple(t.strip() for t in row.text("themes").split(";") if t.strip())
     return Measure(
-        id=ident, **fields, **numbers, decimals=decimals, themes=themes,
-        owner=row.text("owner") or None, description=row.text("description"),
+        id=ident,
+        title=fields["title"],
+        scorecard=fields["scorecard"],
+        unit=fields["unit"],
+        polarity=fields["polarity"],
+        frequency=fields["frequency"],
+        target=numbers["target"],
+        target_max=numbers["target_max"],
+        tolerance=numbers["tolerance"],
+        england=numbers["england"],
+        statistical_neighbours=numbers["statistical_neighbours"],
+        decimals=decimals,
+        themes=themes,
+        owner=row.text("owner") or None,
+        description=row.text("description"),
     )
 
 
@@ -197,13 +264,17 @@ def _targets_ok(row: Row, polarity: str, numbers: dict[str, float | None]) -> bo
             row.problem("a range measure needs both target and target_max (the good range)")
             return False
         if target_max < target:
-            row.problem(f"target_max {target_max:g} is below target {target:g}: the good range is target..target_max")
+            row.problem(
+                f"target_max {target_max:g} is below target {target:g}: the good range is target..target_max"
+            )
             return False
     elif target_max is not None:
         row.problem(f'target_max goes only with polarity "range", not "{polarity}": empty it')
         return False
     if polarity == "info" and target is not None:
-        row.problem('an "info" measure makes no judgement: empty its target, or choose higher/lower')
+        row.problem(
+            'an "info" measure makes no judgement: empty its target, or choose higher/lower'
+        )
         return False
     if tolerance is not None and tolerance < 0:
         row.problem(f"tolerance {tolerance:g} must not be negative")
@@ -214,7 +285,9 @@ def _targets_ok(row: Row, polarity: str, numbers: dict[str, float | None]) -> bo
 def read_publications(root: Path, catalogue: Catalogue, problems: list[Problem]) -> None:
     seen: dict[tuple[str, date], int] = {}
     for row in read_rows(root, PUBLICATIONS, PUBLICATION_COLUMNS, PUBLICATION_COLUMNS, problems):
-        scorecard = _known(row, "scorecard", catalogue.scorecards, "a scorecard of data/measures.csv")
+        scorecard = _known(
+            row, "scorecard", catalogue.scorecards, "a scorecard of data/measures.csv"
+        )
         period_end, published_on = row.day("period_end"), row.day("published_on")
         url = row.required("url")
         if url is not None and not url.startswith(("https://", "http://")):
@@ -223,10 +296,14 @@ def read_publications(root: Path, catalogue: Catalogue, problems: list[Problem])
         if scorecard is None or period_end is None or published_on is None or url is None:
             continue
         if published_on < period_end:
-            row.problem(f"published_on {published_on} is before the period it reports ({period_end})")
+            row.problem(
+                f"published_on {published_on} is before the period it reports ({period_end})"
+            )
             continue
         if (scorecard, period_end) in seen:
-            row.problem(f"{scorecard} for {period_end} is already published on line {seen[scorecard, period_end]}")
+            row.problem(
+                f"{scorecard} for {period_end} is already published on line {seen[scorecard, period_end]}"
+            )
             continue
         seen[scorecard, period_end] = row.line
         catalogue.publications.append(Publication(scorecard, period_end, published_on, url))
@@ -236,7 +313,9 @@ def read_requests(root: Path, catalogue: Catalogue, problems: list[Problem]) -> 
     measures = {m.id for m in catalogue.measures}
     published = {(p.scorecard, p.period_end) for p in catalogue.publications}
     for row in read_rows(root, REQUESTS, REQUEST_COLUMNS, REQUEST_COLUMNS, problems, optional=True):
-        scorecard = _known(row, "scorecard", catalogue.scorecards, "a scorecard of data/measures.csv")
+        scorecard = _known(
+            row, "scorecard", catalogue.scorecards, "a scorecard of data/measures.csv"
+        )
         period_end, requested_on = row.day("period_end"), row.day("requested_on")
         measure = _known(row, "measure", measures, "a measure id of data/measures.csv")
         by = row.required("requested_by")

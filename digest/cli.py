@@ -33,8 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="digest",
         description="Performance figures for elected members, on time and never twice.",
     )
-    parser.add_argument("--site", type=Path, default=None,
-                        help="the site folder (default: $DIGEST_SITE or the current folder)")
+    parser.add_argument(
+        "--site",
+        type=Path,
+        default=None,
+        help="the site folder (default: $DIGEST_SITE or the current folder)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_reading_commands(commands)
     _add_delivery_commands(commands)
@@ -52,7 +56,9 @@ def _add_reading_commands(commands: argparse._SubParsersAction[argparse.Argument
     cmd.add_argument("schedule", metavar="SCHEDULE")
     cmd.add_argument("--on", type=_date, help="the occurrence of this date (default: today)")
     cmd.add_argument("--recipient", metavar="ID", help="only this recipient")
-    cmd.add_argument("--out", type=Path, default=Path("preview"), help="folder to write to (default: preview)")
+    cmd.add_argument(
+        "--out", type=Path, default=Path("preview"), help="folder to write to (default: preview)"
+    )
     cmd = commands.add_parser("upcoming", help="occurrences to come, in local time")
     cmd.add_argument("--from", dest="start", type=_date, help="first day (default: today)")
     cmd.add_argument("--days", type=_positive, default=14, help="how many days (default: 14)")
@@ -63,7 +69,9 @@ def _add_delivery_commands(commands: argparse._SubParsersAction[argparse.Argumen
     cmd = commands.add_parser("send", help="run a schedule's occurrence now")
     cmd.add_argument("schedule", metavar="SCHEDULE")
     cmd.add_argument("--on", type=_date, help="the occurrence of this date (default: today)")
-    cmd.add_argument("--dry-run", action="store_true", help="say what would be sent; send and record nothing")
+    cmd.add_argument(
+        "--dry-run", action="store_true", help="say what would be sent; send and record nothing"
+    )
     commands.add_parser("run", help="the scheduler, until SIGTERM or SIGINT")
     cmd = commands.add_parser("status", help="recent runs, deliveries by state, next occurrences")
     cmd.add_argument("--json", action="store_true", help="print JSON")
@@ -74,7 +82,9 @@ def _add_delivery_commands(commands: argparse._SubParsersAction[argparse.Argumen
 def _add_recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("publish", help="record a scorecard publication")
     cmd.add_argument("scorecard", metavar="SCORECARD")
-    cmd.add_argument("--period-end", type=_date, required=True, help="last day of the period reported")
+    cmd.add_argument(
+        "--period-end", type=_date, required=True, help="last day of the period reported"
+    )
     cmd.add_argument("--url", required=True, help="where the scorecard is published")
     cmd.add_argument("--on", type=_date, help="publication date (default: today)")
     cmd = commands.add_parser("request", help="record a member's deep-dive request")
@@ -102,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"digest {args.command}: the site has problems; run 'digest check' and fix them", file=sys.stderr)
+        print(
+            f"digest {args.command}: the site has problems; run 'digest check' and fix them",
+            file=sys.stderr,
+        )
         return 1
     except DigestError as exc:
         print(f"digest {args.command}: {exc}", file=sys.stderr)

@@ -100,8 +100,12 @@ def occurrence_for(site: Site, schedule: Schedule, on: date) -> Occurrence:
     occurrence = calendar.occurrence_on(site, schedule, on)
     if occurrence is None:
         if schedule.after:
-            raise UsageError(f'no publication of "{schedule.after}" on or before {on}: record one with digest publish')
-        raise UsageError(f'"{schedule.id}" is not due on {on} ({schedule.cron}{", working days only" if schedule.working_days_only else ""})')
+            raise UsageError(
+                f'no publication of "{schedule.after}" on or before {on}: record one with digest publish'
+            )
+        raise UsageError(
+            f'"{schedule.id}" is not due on {on} ({schedule.cron}{", working days only" if schedule.working_days_only else ""})'
+        )
     return occurrence
 
 
@@ -121,7 +125,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.recipient and site.recipient(args.recipient) is None:
         raise UsageError(f'no recipient "{args.recipient}" in recipients.toml')
     batch = compose.build_messages(
-        site, occurrence, statuses_on(loaded, occurrence.on),
+        site,
+        occurrence,
+        statuses_on(loaded, occurrence.on),
         deadline=deadline_of(site, occurrence),
         recipient_ids=[args.recipient] if args.recipient else None,
     )
@@ -136,5 +142,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         written += 1
     for problem in batch.problems:
         print(f"skipped: {problem}", file=sys.stderr)
-    print(f"{written} message{'s' if written != 1 else ''} written to {out} (nothing sent, nothing recorded)")
+    print(
+        f"{written} message{'s' if written != 1 else ''} written to {out} (nothing sent, nothing recorded)"
+    )
     return 0 if written and not batch.problems else 1

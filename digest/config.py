@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
@@ -17,6 +17,7 @@ from digest.fields import ID_PATTERN, Table
 from digest.model import (
     DIGEST_KINDS,
     DeliverySettings,
+    DigestKind,
     Recipient,
     Schedule,
     SiteSettings,
@@ -67,7 +68,9 @@ def read_config(root: Path) -> Config:
     return config
 
 
-def _load(root: Path, name: str, problems: list[Problem]) -> tuple[dict[str, Any], TomlLines] | None:
+def _load(
+    root: Path, name: str, problems: list[Problem]
+) -> tuple[dict[str, Any], TomlLines] | None:
     path = root / name
     try:
         text = path.read_text(encoding="utf-8")
@@ -84,7 +87,9 @@ def _load(root: Path, name: str, problems: list[Problem]) -> tuple[dict[str, Any
         return None
 
 
-def _tables(data: dict[str, Any], lines: TomlLines, file: str, name: str, config: Config) -> list[Table]:
+def _tables(
+    data: dict[str, Any], lines: TomlLines, file: str, name: str, config: Config
+) -> list[Table]:
     raw = data.get(name, [])
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         config.problems.append(Problem(file, lines.table(name), f"write each {name} as [[{name}]]"))
@@ -101,7 +106,10 @@ def _read_recipients(data: dict[str, Any], lines: TomlLines, config: Config) -> 
         if recipient is None:
             continue
         if recipient.id in seen:
-            table.problem("id", f'recipient id "{recipient.id}" is already used on line {seen[recipient.id]}: ids must be unique')
+            table.problem(
+                "id",
+                f'recipient id "{recipient.id}" is already used on line {seen[recipient.id]}: ids must be unique',
+            )
             continue
         seen[recipient.id] = table.line("id")
         config.recipients.append(recipient)
@@ -139,14 +147,19 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
         config.settings = _read_site(config.site_table)
     delivery = data.get("delivery", {})
     if isinstance(delivery, dict):
-        config.delivery = _read_delivery(Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems))
+        config.delivery = _read_delivery(
+            Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
+        )
     seen: dict[str, int] = {}
     for table in _tables(data, lines, SCHEDULES, "schedule", config):
         schedule = _read_schedule(table)
         if schedule is None:
             continue
         if schedule.id in seen:
-            table.problem("id", f'schedule id "{schedule.id}" is already used on line {seen[schedule.id]}: ids must be unique')
+            table.problem(
+                "id",
+                f'schedule id "{schedule.id}" is already used on line {seen[schedule.id]}: ids must be unique',
+            )
             continue
         seen[schedule.id] = table.line("id")
         config.schedules.append(schedule)
@@ -155,7 +168,16 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
 
 def _read_site(table: Table) -> SiteSettings | None:
     table.check_keys(
-        ["name", "timezone", "holidays", "closures", "sender", "reply_to", "alerts_to", "deep_dive_window"]
+        [
+            "name",
+            "timezone",
+            "holidays",
+            "closures",
+            "sender",
+            "reply_to",
+            "alerts_to",
+            "deep_dive_window",
+        ]
     )
     name = table.text("name")
     timezone = table.checked("timezone", table.text("timezone"), _timezone_problem)
@@ -165,11 +187,18 @@ def _read_site(table: Table) -> SiteSettings | None:
     reply_to = table.checked("reply_to", table.text("reply_to", None), email_problem)
     alerts_to = table.checked("alerts_to", table.words("alerts_to"), _nonempty("alerts_to"))
     window = table.span("deep_dive_window", ("days", "working days"), Span(7, "days"))
-    if None in (name, timezone, nation, sender, alerts_to, window):
+    if name is None or timezone is None or nation is None or sender is None:
+        return None
+    if alerts_to is None or window is None:
         return None
     return SiteSettings(
-        name=name, timezone=timezone, holidays=nation, sender=sender,  # type: ignore[arg-type]
-        alerts_to=alerts_to, deep_dive_window=window, closures=closures,  # type: ignore[arg-type]
+        name=name,
+        timezone=timezone,
+        holidays=nation,
+        sender=sender,
+        alerts_to=alerts_to,
+        deep_dive_window=window,
+        closures=closures,
         reply_to=reply_to,
     )
 
@@ -198,7 +227,9 @@ def _nonempty(key: str) -> Any:
 
 
 def _read_delivery(table: Table) -> DeliverySettings:
-    hints = {"password": "remove it: the password comes only from the DIGEST_SMTP_PASSWORD environment variable"}
+    hints = {
+        "password": "remove it: the password comes only from the DIGEST_SMTP_PASSWORD environment variable"
+    }
     table.check_keys(
         ["transport", "pickup_dir", "host", "port", "security", "username", "timeout"], hints
     )
@@ -206,15 +237,23 @@ def _read_delivery(table: Table) -> DeliverySettings:
     transport = table.choice("transport", ("pickup", "smtp"), defaults.transport)
     pickup_dir = table.text("pickup_dir", defaults.pickup_dir)
     host = table.text("host", defaults.host)
-    port = table.checked("port", table.get("port", int, "a whole number", defaults.port), _port_problem)
+    port = table.checked(
+        "port", table.get("port", int, "a whole number", defaults.port), _port_problem
+    )
     security = table.choice("security", ("starttls", "tls", "none"), defaults.security)
     username = table.text("username", None)
     timeout = table.get("timeout", int, "a whole number of seconds", int(defaults.timeout_seconds))
     if transport == "smtp" and security == "none":
         if host and not is_loopback(host):
-            table.problem("security", f'security "none" is allowed only to a loopback host, not "{host}": use "starttls" or "tls"')
+            table.problem(
+                "security",
+                f'security "none" is allowed only to a loopback host, not "{host}": use "starttls" or "tls"',
+            )
         if username:
-            table.problem("username", 'a username needs security "starttls" or "tls": credentials are never sent in clear')
+            table.problem(
+                "username",
+                'a username needs security "starttls" or "tls": credentials are never sent in clear',
+            )
     return DeliverySettings(
         transport=transport or defaults.transport,  # type: ignore[arg-type]
         pickup_dir=pickup_dir or defaults.pickup_dir,
@@ -241,8 +280,17 @@ def _port_problem(port: int) -> str | None:
 
 
 _SCHEDULE_KEYS = (
-    "id", "digest", "to", "cron", "working_days_only", "measures", "catch_up",
-    "after", "offset", "before_deadline", "at",
+    "id",
+    "digest",
+    "to",
+    "cron",
+    "working_days_only",
+    "measures",
+    "catch_up",
+    "after",
+    "offset",
+    "before_deadline",
+    "at",
 )
 
 
@@ -265,18 +313,35 @@ def _read_schedule(table: Table) -> Schedule | None:
     if cron is None and after is None:
         return None
     return Schedule(
-        id=ident, digest=kind, to=to, cron=cron, working_days_only=bool(working),  # type: ignore[arg-type]
-        measures=measures, catch_up=catch_up.as_timedelta() if catch_up else timedelta(hours=12),
-        after=after, offset=offset, before_deadline=before, at=at,
+        id=ident,
+        digest=cast(DigestKind, kind),
+        to=to,
+        cron=cron,
+        working_days_only=bool(working),
+        measures=measures,
+        catch_up=catch_up.as_timedelta() if catch_up else timedelta(hours=12),
+        after=after,
+        offset=offset,
+        before_deadline=before,
+        at=at,
     )
 
 
-def _check_trigger(table: Table, kind: str | None, cron: str | None, after: str | None,
-                   offset: Span | None, before: Span | None, at: object) -> None:
+def _check_trigger(
+    table: Table,
+    kind: str | None,
+    cron: str | None,
+    after: str | None,
+    offset: Span | None,
+    before: Span | None,
+    at: object,
+) -> None:
     if cron is not None and after is not None:
         table.problem("after", 'a schedule has either "cron" or "after", never both: remove one')
     elif cron is None and after is None:
-        table.problem(None, f'{table.label} needs "cron" (a time) or "after" (a scorecard publication)')
+        table.problem(
+            None, f'{table.label} needs "cron" (a time) or "after" (a scorecard publication)'
+        )
     if cron is not None:
         for key, value in (("offset", offset), ("before_deadline", before), ("at", at)):
             if value is not None:
@@ -284,4 +349,7 @@ def _check_trigger(table: Table, kind: str | None, cron: str | None, after: str 
     if offset is not None and before is not None:
         table.problem("before_deadline", 'use "offset" or "before_deadline", not both')
     if kind in ("deep-dive-invite", "deep-dive-reminder", "deep-dive-summary") and cron is not None:
-        table.problem("cron", f'digest "{kind}" follows a publication: use after = "SCORECARD" instead of cron')
+        table.problem(
+            "cron",
+            f'digest "{kind}" follows a publication: use after = "SCORECARD" instead of cron',
+        )

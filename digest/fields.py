@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from digest.errors import Problem
 from digest.model import Span
@@ -88,7 +88,7 @@ class Table:
         if not ok:
             self.problem(key, f"{key} must be {what}, not {_describe(value)}")
             return None
-        return value
+        return cast(T, value)
 
     def text(self, key: str, default: Any = MISSING) -> str | None:
         value = self.get(key, str, "text in quotes", default)
@@ -111,7 +111,9 @@ class Table:
         value = self.text(key, default)
         if value is not None and value not in choices:
             options = ", ".join(f'"{c}"' for c in choices)
-            self.problem(key, f'{key} "{value}" is not one of {options}{suggestion(value, choices)}')
+            self.problem(
+                key, f'{key} "{value}" is not one of {options}{suggestion(value, choices)}'
+            )
             return None
         return value
 

@@ -35,13 +35,20 @@ def empty_frame() -> pd.DataFrame:
     )
 
 
-def read_observations(root: Path, measures: Iterable[Measure], today: date,
-                      problems: list[Problem]) -> pd.DataFrame:
+def read_observations(
+    root: Path, measures: Iterable[Measure], today: date, problems: list[Problem]
+) -> pd.DataFrame:
     """All observation files, checked; rows with problems are reported and left out."""
     folder = root / FOLDER
     files = sorted([*folder.glob("*.csv"), *folder.glob("*.xlsx")]) if folder.is_dir() else []
     if not files:
-        problems.append(Problem(FOLDER, 1, "no observation files: add CSV or XLSX files with columns measure,period_end,value"))
+        problems.append(
+            Problem(
+                FOLDER,
+                1,
+                "no observation files: add CSV or XLSX files with columns measure,period_end,value",
+            )
+        )
         return empty_frame()
     frames = [f for f in (_read_file(root, path, problems) for path in files) if f is not None]
     if not frames:
@@ -55,16 +62,30 @@ def _read_file(root: Path, path: Path, problems: list[Problem]) -> pd.DataFrame 
     try:
         frame = _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path, name, problems)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
-        problems.append(Problem(name, 1, f"cannot be read ({_first_line(exc)}): save it as UTF-8 CSV or .xlsx"))
+        problems.append(
+            Problem(name, 1, f"cannot be read ({_first_line(exc)}): save it as UTF-8 CSV or .xlsx")
+        )
         return None
     header = [str(c).strip() for c in frame.columns]
     frame.columns = pd.Index(header)
     bad = [c for c in header if c not in (*COLUMNS, "line")]
     missing = [c for c in REQUIRED if c not in header]
     for column in bad:
-        problems.append(Problem(name, 1, f'unknown column "{column}"{suggestion(column, COLUMNS)}: the columns are measure,period_end,value[,note]'))
+        problems.append(
+            Problem(
+                name,
+                1,
+                f'unknown column "{column}"{suggestion(column, COLUMNS)}: the columns are measure,period_end,value[,note]',
+            )
+        )
     for column in missing:
-        problems.append(Problem(name, 1, f'missing column "{column}": the header must be measure,period_end,value[,note]'))
+        problems.append(
+            Problem(
+                name,
+                1,
+                f'missing column "{column}": the header must be measure,period_end,value[,note]',
+            )
+        )
     if bad or missing:
         return None
     if "note" not in frame.columns:
@@ -100,7 +121,7 @@ def _read_ragged_csv(path: Path, name: str, problems: list[Problem]) -> pd.DataF
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     blank = frame.apply(lambda column: column.str.strip()).eq("").all(axis=1).to_numpy()
     frame["line"] = lines
-    return frame[~blank]
+    return pd.DataFrame(frame[~blank])
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
@@ -120,7 +141,7 @@ def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
     """Number rows by their line in the file (the header is line 1) and drop blank ones."""
     blank = frame.astype(str).apply(lambda column: column.str.strip()).eq("").all(axis=1)
     frame["line"] = np.arange(2, len(frame) + 2)
-    return frame[~blank.to_numpy()]
+    return pd.DataFrame(frame[~blank.to_numpy()])
 
 
 def _cell_text(cell: object) -> str:
@@ -158,7 +179,9 @@ class _Reporter:
         for file, group in rows.groupby("file", sort=False):
             self._report_file(str(file), group, details, message)
 
-    def _report_file(self, file: str, group: pd.DataFrame, details: pd.Series | None, message: str) -> None:
+    def _report_file(
+        self, file: str, group: pd.DataFrame, details: pd.Series | None, message: str
+    ) -> None:
         listed = group.head(LISTED_PER_PROBLEM)
         for index, line in zip(listed.index, listed["line"], strict=True):
             text = message.format(details[index] if details is not None else "")
@@ -166,45 +189,83 @@ class _Reporter:
         more = len(group) - len(listed)
         if more:
             last = int(group["line"].iloc[-1])
-            self.problems.append(Problem(file, last, f"and {more} more rows with the same problem (up to line {last})"))
+            self.problems.append(
+                Problem(
+                    file, last, f"and {more} more rows with the same problem (up to line {last})"
+                )
+            )
 
 
-def _checked(raw: pd.DataFrame, measures: dict[str, Measure], today: date,
-             problems: list[Problem]) -> pd.DataFrame:
+def _checked(
+    raw: pd.DataFrame, measures: dict[str, Measure], today: date, problems: list[Problem]
+) -> pd.DataFrame:
     raw = raw.reset_index(drop=True)
     for column in COLUMNS:
         raw[column] = raw[column].astype(str).str.strip()
     reporter = _Reporter(raw, problems)
     known = raw["measure"].isin(list(measures)).to_numpy()
-    reporter.report(raw["measure"].eq("").to_numpy(), "measure is empty: every row needs a measure id")
-    reporter.report(~known, 'measure "{}" is not in data/measures.csv: add it there or correct the id', raw["measure"])
+    reporter.report(
+        raw["measure"].eq("").to_numpy(), "measure is empty: every row needs a measure id"
+    )
+    reporter.report(
+        ~known,
+        'measure "{}" is not in data/measures.csv: add it there or correct the id',
+        raw["measure"],
+    )
     period = _periods(raw, measures)
-    reporter.report(period.isna().to_numpy(), 'period_end "{}" is not a date: write YYYY-MM-DD (or YYYY-MM for a monthly measure)', raw["period_end"])
+    reporter.report(
+        period.isna().to_numpy(),
+        'period_end "{}" is not a date: write YYYY-MM-DD (or YYYY-MM for a monthly measure)',
+        raw["period_end"],
+    )
     value, missing = _values(raw, measures, reporter)
     future = (period > pd.Timestamp(today)).to_numpy()
-    reporter.report(future, "period_end {} is in the future (today is " + today.isoformat() + "): check the date", raw["period_end"])
+    reporter.report(
+        future,
+        "period_end {} is in the future (today is " + today.isoformat() + "): check the date",
+        raw["period_end"],
+    )
     _check_month_ends(raw, period, measures, reporter)
-    frame = pd.DataFrame({"measure": raw["measure"], "period_end": period, "value": value,
-                          "missing": missing, "note": raw["note"], "file": raw["file"], "line": raw["line"]})
+    frame = pd.DataFrame(
+        {
+            "measure": raw["measure"],
+            "period_end": period,
+            "value": value,
+            "missing": missing,
+            "note": raw["note"],
+            "file": raw["file"],
+            "line": raw["line"],
+        }
+    )
     frame = frame[~reporter.bad]
     return _without_duplicates(frame, problems)
 
 
 def _periods(raw: pd.DataFrame, measures: dict[str, Measure]) -> pd.Series:
     text = raw["period_end"]
-    full = pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d", errors="coerce")
+    full = pd.to_datetime(
+        text.where(text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")), format="%Y-%m-%d", errors="coerce"
+    )
     monthly = raw["measure"].map(lambda m: m in measures and measures[m].frequency == "monthly")
     short = text.str.fullmatch(r"\d{4}-\d{2}") & monthly.astype(bool)
-    month = pd.to_datetime(text.where(short), format="%Y-%m", errors="coerce") + pd.offsets.MonthEnd(0)
+    month = pd.to_datetime(
+        text.where(short), format="%Y-%m", errors="coerce"
+    ) + pd.offsets.MonthEnd(0)
     return full.fillna(month).astype("datetime64[ns]")
 
 
-def _values(raw: pd.DataFrame, measures: dict[str, Measure], reporter: _Reporter) -> tuple[pd.Series, pd.Series]:
+def _values(
+    raw: pd.DataFrame, measures: dict[str, Measure], reporter: _Reporter
+) -> tuple[pd.Series, pd.Series]:
     text = raw["value"]
     coded = text.isin(CODES)
     numbers = pd.to_numeric(text.where(~coded & text.ne("")), errors="coerce")
     unreadable = (text.ne("") & ~coded & numbers.isna()).to_numpy()
-    reporter.report(unreadable, 'value "{}" is not a number: write digits (84.5), leave it empty, or use c, : or z', text)
+    reporter.report(
+        unreadable,
+        'value "{}" is not a number: write digits (84.5), leave it empty, or use c, : or z',
+        text,
+    )
     infinite = ~np.isfinite(numbers.fillna(0).to_numpy())
     reporter.report(infinite, 'value "{}" is not a finite number', text)
     percent = (
@@ -216,12 +277,17 @@ def _values(raw: pd.DataFrame, measures: dict[str, Measure], reporter: _Reporter
     return numbers.astype("float64"), missing.where(coded, None)
 
 
-def _check_month_ends(raw: pd.DataFrame, period: pd.Series, measures: dict[str, Measure],
-                      reporter: _Reporter) -> None:
+def _check_month_ends(
+    raw: pd.DataFrame, period: pd.Series, measures: dict[str, Measure], reporter: _Reporter
+) -> None:
     frequency = raw["measure"].map(lambda m: measures[m].frequency if m in measures else "")
     month_end = period.dt.is_month_end.fillna(True).astype(bool)
     wrong = ((frequency == "monthly") & ~month_end).to_numpy()
-    reporter.report(wrong, "period_end {} of a monthly measure must be the last day of the month (or write YYYY-MM)", raw["period_end"])
+    reporter.report(
+        wrong,
+        "period_end {} of a monthly measure must be the last day of the month (or write YYYY-MM)",
+        raw["period_end"],
+    )
 
 
 def _without_duplicates(frame: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:

@@ -43,12 +43,18 @@ def load_site(root: Path, today: date, *, with_observations: bool = True) -> Loa
     if config.settings is None or not catalogue.measures:
         raise ConfigError(_sorted(problems))
     observations = (
-        read_observations(root, catalogue.measures, today, problems) if with_observations else empty_frame()
+        read_observations(root, catalogue.measures, today, problems)
+        if with_observations
+        else empty_frame()
     )
     site = Site(
-        root=root, settings=config.settings, delivery=config.delivery,
-        recipients=tuple(config.recipients), schedules=tuple(config.schedules),
-        measures=tuple(catalogue.measures), publications=tuple(catalogue.publications),
+        root=root,
+        settings=config.settings,
+        delivery=config.delivery,
+        recipients=tuple(config.recipients),
+        schedules=tuple(config.schedules),
+        measures=tuple(catalogue.measures),
+        publications=tuple(catalogue.publications),
         requests=tuple(catalogue.requests),
     )
     return LoadedSite(site, observations, tuple(_sorted(problems)))
@@ -72,9 +78,15 @@ def _cross_check(config: Config, catalogue: Catalogue, problems: list[Problem]) 
         _check_targets(table, "to", schedule.to, targets)
         for selector in schedule.measures:
             if selector not in selectors:
-                table.problem("measures", f'measures: "{selector}" is not a measure id, theme or scorecard{suggestion(selector, selectors)}')
+                table.problem(
+                    "measures",
+                    f'measures: "{selector}" is not a measure id, theme or scorecard{suggestion(selector, selectors)}',
+                )
         if schedule.after is not None and schedule.after not in catalogue.scorecards:
-            table.problem("after", f'after "{schedule.after}" is not a scorecard of {MEASURES}{suggestion(schedule.after, catalogue.scorecards)}')
+            table.problem(
+                "after",
+                f'after "{schedule.after}" is not a scorecard of {MEASURES}{suggestion(schedule.after, catalogue.scorecards)}',
+            )
         if schedule.cron is not None:
             message = calendar.validate_cron(schedule.cron)
             if message:
@@ -85,14 +97,25 @@ def _cross_check(config: Config, catalogue: Catalogue, problems: list[Problem]) 
     for recipient, table in zip(config.recipients, config.recipient_tables, strict=True):
         for theme in recipient.themes:
             if theme not in themes:
-                table.problem("themes", f'theme "{theme}" is not a theme of any measure in {MEASURES}{suggestion(theme, themes)}')
+                table.problem(
+                    "themes",
+                    f'theme "{theme}" is not a theme of any measure in {MEASURES}{suggestion(theme, themes)}',
+                )
     for measure in catalogue.measures:
         if measure.owner and measure.owner not in recipients:
             line = catalogue.measure_lines[measure.id]
-            problems.append(Problem(MEASURES, line, f'owner "{measure.owner}" is not a recipient id in {RECIPIENTS}{suggestion(measure.owner, recipients)}'))
+            problems.append(
+                Problem(
+                    MEASURES,
+                    line,
+                    f'owner "{measure.owner}" is not a recipient id in {RECIPIENTS}{suggestion(measure.owner, recipients)}',
+                )
+            )
     for request, row in zip(catalogue.requests, catalogue.request_rows, strict=True):
         if request.requested_by not in recipients:
-            row.problem(f'requested_by "{request.requested_by}" is not a recipient id in {RECIPIENTS}{suggestion(request.requested_by, recipients)}')
+            row.problem(
+                f'requested_by "{request.requested_by}" is not a recipient id in {RECIPIENTS}{suggestion(request.requested_by, recipients)}'
+            )
 
 
 def _check_targets(table: Table, key: str, values: tuple[str, ...], targets: set[str]) -> None:
@@ -100,4 +123,6 @@ def _check_targets(table: Table, key: str, values: tuple[str, ...], targets: set
         if target in targets:
             continue
         kind = "role of any recipient" if target.startswith("role:") else "recipient id"
-        table.problem(key, f'{key}: "{target}" is not a {kind} in {RECIPIENTS}{suggestion(target, targets)}')
+        table.problem(
+            key, f'{key}: "{target}" is not a {kind} in {RECIPIENTS}{suggestion(target, targets)}'
+        )

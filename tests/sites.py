@@ -137,17 +137,21 @@ def write_site(root: Path, *, last_day: date = date(2026, 11, 25)) -> Path:
     (data / "measures.csv").write_text(MEASURES, encoding="utf-8")
     header = "measure,period_end,value,note\n"
     (data / "observations" / "daily.csv").write_text(
-        header + "\n".join(_daily_rows(last_day, 60)) + "\n", encoding="utf-8")
+        header + "\n".join(_daily_rows(last_day, 60)) + "\n", encoding="utf-8"
+    )
     (data / "observations" / "monthly.csv").write_text(
-        header + "\n".join(_monthly_rows(24)) + "\n", encoding="utf-8")
+        header + "\n".join(_monthly_rows(24)) + "\n", encoding="utf-8"
+    )
     (data / "publications.csv").write_text(
         "scorecard,period_end,published_on,url\n"
         "social-care,2026-09-30,2026-10-14,https://example.gov.uk/sc/2026-09\n"
         "social-care,2026-10-31,2026-11-12,https://example.gov.uk/sc/2026-10\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (data / "deep_dive_requests.csv").write_text(
         "scorecard,period_end,measure,requested_by,requested_on\n"
         "social-care,2026-10-31,visits,chair,2026-11-13\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     shutil.copytree(REPO / "templates", root / "templates", dirs_exist_ok=True)
     return root

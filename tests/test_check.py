@@ -15,49 +15,205 @@ APPENDED = MONTHLY_ROWS + 2  # the line of a row appended to monthly.csv
 
 # (file, text to find, replacement, expected line, fragment of the message)
 BREAKAGES = [
-    ("recipients.toml", 'email = "a@example.gov.uk"', 'email = "a@example"', 17, "not a valid email"),
-    ("recipients.toml", 'id = "lead"', 'id = "chair"', 9, 'already used on line 2'),
+    (
+        "recipients.toml",
+        'email = "a@example.gov.uk"',
+        'email = "a@example"',
+        17,
+        "not a valid email",
+    ),
+    ("recipients.toml", 'id = "lead"', 'id = "chair"', 9, "already used on line 2"),
     ("recipients.toml", 'id = "member-a"', 'id = "Member A"', 15, "a-z, 0-9"),
     ("recipients.toml", 'roles = ["member"]', "roles = []", 18, "at least one role"),
-    ("recipients.toml", 'name = "Cllr A"', 'name = "Cllr A"\nemial = "x"', 17, 'unknown key "emial"'),
+    (
+        "recipients.toml",
+        'name = "Cllr A"',
+        'name = "Cllr A"\nemial = "x"',
+        17,
+        'unknown key "emial"',
+    ),
     ("recipients.toml", 'name = "Cllr A"\n', "", 14, 'missing required key "name"'),
     ("recipients.toml", 'name = "Cllr A"', 'name = "Cllr A', 16, "not valid TOML"),
     ("recipients.toml", 'roles = ["member"]', 'roles = "member"', 18, "must be a list"),
     ("recipients.toml", 'themes = ["care"]', 'themes = ["cares"]', 6, 'theme "cares"'),
-    ("recipients.toml", 'roles = ["member"]', 'roles = ["member"]\nactive = "no"', 19, "active must be true or false"),
+    (
+        "recipients.toml",
+        'roles = ["member"]',
+        'roles = ["member"]\nactive = "no"',
+        19,
+        "active must be true or false",
+    ),
     ("schedules.toml", '"Europe/London"', '"Europe/Londres"', 3, "IANA time zone"),
     ("schedules.toml", 'holidays = "england"', 'holidays = "englund"', 4, 'did you mean "england"'),
     ("schedules.toml", '"2026-12-29"', '"2026-13-29"', 5, "is not a date"),
-    ("schedules.toml", 'sender = "Performance <perf@example.gov.uk>"', 'sender = "Performance"', 6, "sender"),
+    (
+        "schedules.toml",
+        'sender = "Performance <perf@example.gov.uk>"',
+        'sender = "Performance"',
+        6,
+        "sender",
+    ),
     ("schedules.toml", '"30 7 * * mon-fri"', '"30 25 * * mon-fri"', 19, "cron"),
-    ("schedules.toml", '"role:chair", "role:lead-member"', '"role:chiar", "role:lead-member"', 18, '"role:chiar" is not a role'),
-    ("schedules.toml", 'to = ["role:member"]', 'to = ["role:member", "nobody"]', 27, '"nobody" is not a recipient id'),
-    ("schedules.toml", 'measures = ["daily"]', 'measures = ["dialy"]', 21, '"dialy" is not a measure id, theme or scorecard'),
-    ("schedules.toml", 'after = "social-care"', 'after = "social-cares"', 28, 'after "social-cares" is not a scorecard'),
-    ("schedules.toml", 'offset = "0 days"', 'offset = "0 days"\ncron = "0 9 * * *"', 28, 'either "cron" or "after"'),
+    (
+        "schedules.toml",
+        '"role:chair", "role:lead-member"',
+        '"role:chiar", "role:lead-member"',
+        18,
+        '"role:chiar" is not a role',
+    ),
+    (
+        "schedules.toml",
+        'to = ["role:member"]',
+        'to = ["role:member", "nobody"]',
+        27,
+        '"nobody" is not a recipient id',
+    ),
+    (
+        "schedules.toml",
+        'measures = ["daily"]',
+        'measures = ["dialy"]',
+        21,
+        '"dialy" is not a measure id, theme or scorecard',
+    ),
+    (
+        "schedules.toml",
+        'after = "social-care"',
+        'after = "social-cares"',
+        28,
+        'after "social-cares" is not a scorecard',
+    ),
+    (
+        "schedules.toml",
+        'offset = "0 days"',
+        'offset = "0 days"\ncron = "0 9 * * *"',
+        28,
+        'either "cron" or "after"',
+    ),
     ("schedules.toml", 'id = "tracker"', 'id = "daily"', 25, "already used on line 16"),
-    ("schedules.toml", 'digest = "tracker"', 'digest = "trackers"', 26, 'digest "trackers" is not one of'),
-    ("schedules.toml", 'catch_up = "12 hours"', 'catch_up = "twelve hours"', 22, "not a length of time"),
+    (
+        "schedules.toml",
+        'digest = "tracker"',
+        'digest = "trackers"',
+        26,
+        'digest "trackers" is not one of',
+    ),
+    (
+        "schedules.toml",
+        'catch_up = "12 hours"',
+        'catch_up = "twelve hours"',
+        22,
+        "not a length of time",
+    ),
     ("schedules.toml", 'at = "09:00"', 'at = "9am"', 30, "24-hour time"),
-    ("schedules.toml", 'transport = "pickup"', 'transport = "smtp"\nhost = "smtp.example.gov.uk"\nsecurity = "none"', 14, "loopback"),
-    ("schedules.toml", 'pickup_dir = "outbox"', 'pickup_dir = "outbox"\npassword = "x"', 14, "DIGEST_SMTP_PASSWORD"),
-    ("schedules.toml", "deep_dive_window", "deep_dive_windows", 9, 'unknown key "deep_dive_windows"'),
+    (
+        "schedules.toml",
+        'transport = "pickup"',
+        'transport = "smtp"\nhost = "smtp.example.gov.uk"\nsecurity = "none"',
+        14,
+        "loopback",
+    ),
+    (
+        "schedules.toml",
+        'pickup_dir = "outbox"',
+        'pickup_dir = "outbox"\npassword = "x"',
+        14,
+        "DIGEST_SMTP_PASSWORD",
+    ),
+    (
+        "schedules.toml",
+        "deep_dive_window",
+        "deep_dive_windows",
+        9,
+        'unknown key "deep_dive_windows"',
+    ),
     ("schedules.toml", "[site]\n", "", 1, "missing the [site] table"),
     ("data/measures.csv", "count,lower,daily", "counts,lower,daily", 2, 'unit "counts"'),
-    ("data/measures.csv", "referrals,Open referrals", "in-care,Open referrals", 3, "already used on line 2"),
-    ("data/measures.csv", "range,monthly,14,18", "range,monthly,14,", 6, "needs both target and target_max"),
-    ("data/measures.csv", "percent,lower,monthly,20", "percent,lower,monthly,twenty", 4, 'target "twenty" is not a number'),
-    ("data/measures.csv", ",0,care,owner,", ",0,care,nobody,", 2, 'owner "nobody" is not a recipient id'),
+    (
+        "data/measures.csv",
+        "referrals,Open referrals",
+        "in-care,Open referrals",
+        3,
+        "already used on line 2",
+    ),
+    (
+        "data/measures.csv",
+        "range,monthly,14,18",
+        "range,monthly,14,",
+        6,
+        "needs both target and target_max",
+    ),
+    (
+        "data/measures.csv",
+        "percent,lower,monthly,20",
+        "percent,lower,monthly,twenty",
+        4,
+        'target "twenty" is not a number',
+    ),
+    (
+        "data/measures.csv",
+        ",0,care,owner,",
+        ",0,care,nobody,",
+        2,
+        'owner "nobody" is not a recipient id',
+    ),
     ("data/measures.csv", "description\n", "descripton\n", 1, 'unknown column "descripton"'),
-    ("data/measures.csv", "daily,count,info,daily", "daily,count,info,fortnightly", 3, 'frequency "fortnightly"'),
-    ("data/observations/monthly.csv", "measure,period_end", "measure,period", 1, 'missing column "period_end"'),
-    ("data/publications.csv", "social-care,2026-09-30,2026-10-14", "social-cars,2026-09-30,2026-10-14", 2, 'scorecard "social-cars"'),
-    ("data/publications.csv", "social-care,2026-09-30,2026-10-14", "social-care,2026-09-30,2026-09-14", 2, "is before the period"),
-    ("data/publications.csv", "https://example.gov.uk/sc/2026-09", "example.gov.uk/sc/2026-09", 2, "must start with https://"),
-    ("data/publications.csv", "social-care,2026-10-31,2026-11-12", "social-care,2026-09-30,2026-11-12", 3, "already published on line 2"),
-    ("data/deep_dive_requests.csv", ",chair,2026-11-13", ",nobody,2026-11-13", 2, 'requested_by "nobody"'),
+    (
+        "data/measures.csv",
+        "daily,count,info,daily",
+        "daily,count,info,fortnightly",
+        3,
+        'frequency "fortnightly"',
+    ),
+    (
+        "data/observations/monthly.csv",
+        "measure,period_end",
+        "measure,period",
+        1,
+        'missing column "period_end"',
+    ),
+    (
+        "data/publications.csv",
+        "social-care,2026-09-30,2026-10-14",
+        "social-cars,2026-09-30,2026-10-14",
+        2,
+        'scorecard "social-cars"',
+    ),
+    (
+        "data/publications.csv",
+        "social-care,2026-09-30,2026-10-14",
+        "social-care,2026-09-30,2026-09-14",
+        2,
+        "is before the period",
+    ),
+    (
+        "data/publications.csv",
+        "https://example.gov.uk/sc/2026-09",
+        "example.gov.uk/sc/2026-09",
+        2,
+        "must start with https://",
+    ),
+    (
+        "data/publications.csv",
+        "social-care,2026-10-31,2026-11-12",
+        "social-care,2026-09-30,2026-11-12",
+        3,
+        "already published on line 2",
+    ),
+    (
+        "data/deep_dive_requests.csv",
+        ",chair,2026-11-13",
+        ",nobody,2026-11-13",
+        2,
+        'requested_by "nobody"',
+    ),
     ("data/deep_dive_requests.csv", ",visits,chair", ",visitz,chair", 2, 'measure "visitz"'),
-    ("data/deep_dive_requests.csv", "2026-10-31,visits", "2026-08-31,visits", 2, "no publication of social-care for 2026-08-31"),
+    (
+        "data/deep_dive_requests.csv",
+        "2026-10-31,visits",
+        "2026-08-31,visits",
+        2,
+        "no publication of social-care for 2026-08-31",
+    ),
 ]
 
 # Rows appended to data/observations/monthly.csv, and what check must say of them.
@@ -95,11 +251,19 @@ def test_the_test_site_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert (code, lines) == (0, [])
 
 
-@pytest.mark.parametrize(("file", "find", "replace", "line", "fragment"), BREAKAGES,
-                         ids=[f"{b[0]}:{b[4][:30]}" for b in BREAKAGES])
+@pytest.mark.parametrize(
+    ("file", "find", "replace", "line", "fragment"),
+    BREAKAGES,
+    ids=[f"{b[0]}:{b[4][:30]}" for b in BREAKAGES],
+)
 def test_it_names_file_and_line_of_each_broken_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    file: str, find: str, replace: str, line: int, fragment: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    file: str,
+    find: str,
+    replace: str,
+    line: int,
+    fragment: str,
 ) -> None:
     site = write_site(tmp_path)
     path = site / file
@@ -123,21 +287,35 @@ def test_it_names_the_line_of_a_bad_observation_row(
     assert_reported(lines, "data/observations/monthly.csv", APPENDED, fragment)
 
 
-def test_it_names_both_places_of_a_pair_given_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_names_both_places_of_a_pair_given_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path)
     (site / "data/observations/zz-extra.csv").write_text(
-        "measure,period_end,value\nvisits,2026-10-31,90\n", encoding="utf-8")
+        "measure,period_end,value\nvisits,2026-10-31,90\n", encoding="utf-8"
+    )
     code, lines = run_check(site, capsys)
     assert code == 1
-    assert_reported(lines, "data/observations/zz-extra.csv", 2, "already given in data/observations/monthly.csv line 72")
+    assert_reported(
+        lines,
+        "data/observations/zz-extra.csv",
+        2,
+        "already given in data/observations/monthly.csv line 72",
+    )
 
 
-def test_it_reads_xlsx_rows_with_their_sheet_row_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_reads_xlsx_rows_with_their_sheet_row_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    for row in (["measure", "period_end", "value"], ["visits", "2023-10-31", 91.5], ["visits", "2023-09-30", "n/a"]):
+    for row in (
+        ["measure", "period_end", "value"],
+        ["visits", "2023-10-31", 91.5],
+        ["visits", "2023-09-30", "n/a"],
+    ):
         sheet.append(row)
     book.save(site / "data/observations/extra.xlsx")
     code, lines = run_check(site, capsys)
@@ -146,7 +324,9 @@ def test_it_reads_xlsx_rows_with_their_sheet_row_numbers(tmp_path: Path, capsys:
     assert not any(":2: " in entry and "extra.xlsx" in entry for entry in lines)
 
 
-def test_it_names_the_line_of_a_template_syntax_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_names_the_line_of_a_template_syntax_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path)
     (site / "templates/email/broken.html").write_text("<p>\n{% if %}\n</p>\n", encoding="utf-8")
     code, lines = run_check(site, capsys)
@@ -154,15 +334,24 @@ def test_it_names_the_line_of_a_template_syntax_error(tmp_path: Path, capsys: py
     assert_reported(lines, "templates/email/broken.html", 2, "template syntax")
 
 
-def test_it_reports_every_problem_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_reports_every_problem_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path)
     for file, find, replace, _, _ in (BREAKAGES[0], BREAKAGES[10], BREAKAGES[28], BREAKAGES[36]):
         path = site / file
-        path.write_text(path.read_text(encoding="utf-8").replace(find, replace, 1), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace(find, replace, 1), encoding="utf-8"
+        )
     code, lines = run_check(site, capsys)
     assert code == 1
     files = {entry.split(":", 1)[0] for entry in lines}
-    assert {"recipients.toml", "schedules.toml", "data/measures.csv", "data/publications.csv"} <= files
+    assert {
+        "recipients.toml",
+        "schedules.toml",
+        "data/measures.csv",
+        "data/publications.csv",
+    } <= files
 
 
 def test_it_lists_a_few_rows_of_a_repeated_problem_and_counts_the_rest(
@@ -178,7 +367,9 @@ def test_it_lists_a_few_rows_of_a_repeated_problem_and_counts_the_rest(
     assert any("and 40 more rows with the same problem" in entry for entry in lines)
 
 
-def test_it_survives_a_binary_file_where_a_csv_should_be(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_it_survives_a_binary_file_where_a_csv_should_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path)
     (site / "data/observations/garbage.csv").write_bytes(b"\xff\xfe\x00\x01\x02binary")
     (site / "recipients.toml").write_bytes(b"\xff\xfe\x00")
@@ -188,7 +379,9 @@ def test_it_survives_a_binary_file_where_a_csv_should_be(tmp_path: Path, capsys:
     assert_reported(lines, "recipients.toml", 1, "not UTF-8")
 
 
-def test_a_missing_site_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_site_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, lines = run_check(tmp_path / "nowhere", capsys)
     assert code == 1
     assert_reported(lines, "recipients.toml", 1, "file not found")
