@@ -146,3 +146,4 @@ def cmd_preview(args: argparse.Namespace) -> int:
         f"{written} message{'s' if written != 1 else ''} written to {out} (nothing sent, nothing recorded)"
     )
     return 0 if written and not batch.problems else 1
+from digest.commands_calendar import cmd_publish, cmd_request, cmd_upcoming  # noqa: E402, F401
