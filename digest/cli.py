@@ -103,7 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.site = (args.site or Path(os.environ.get("DIGEST_SITE") or ".")).resolve()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # Our own events at INFO; libraries (alembic, apscheduler) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # The daemon logs one line per event; other commands print their own summary.
+    logging.getLogger("digest").setLevel(logging.INFO if args.command == "run" else logging.WARNING)
     try:
         return _handler(args.command)(args)
     except UsageError as exc:

@@ -174,9 +174,7 @@ class Site:
         roles = {t.removeprefix("role:") for t in targets if t.startswith("role:")}
         ids = {t for t in targets if not t.startswith("role:")}
         return tuple(
-            r
-            for r in self.recipients
-            if r.active and (r.id in ids or roles.intersection(r.roles))
+            r for r in self.recipients if r.active and (r.id in ids or roles.intersection(r.roles))
         )
 
 

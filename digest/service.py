@@ -1,0 +1,177 @@
+"""Runs one occurrence end to end: compose, enqueue, deliver, and alert on trouble.
+
+`digest send`, `digest retry` and the scheduler all come through here, so an
+occurrence behaves the same however it was started.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from digest import calendar, indicators, outbox, store
+from digest.compose import select_statuses
+from digest.model import Alert, MeasureStatus, Occurrence, OutgoingMessage, Schedule, Site
+from digest.render import Batch, build_messages
+from digest.site import LoadedSite
+from digest.store import Store
+from digest.transport import Transport
+
+log = logging.getLogger("digest")
+ALERT_SCHEDULE_ID = "alert"
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What running one occurrence did."""
+
+    schedule_id: str
+    occurrence_key: str
+    added: int
+    already: int
+    skipped: tuple[str, ...]
+    delivery: outbox.DeliveryReport
+    alerts: tuple[str, ...] = ()
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.added == 0 and self.already > 0
+
+
+@dataclass
+class Service:
+    """What a run needs: the site as last loaded, the store, a transport maker and a clock."""
+
+    loaded: LoadedSite
+    store: Store
+    transport: Callable[[Site], Transport]
+    clock: Clock
+    progress: outbox.Progress | None = None
+    raised: list[str] = field(default_factory=list)
+
+    @property
+    def site(self) -> Site:
+        return self.loaded.site
+
+    def statuses(self, occurrence: Occurrence) -> list[MeasureStatus]:
+        return indicators.compute(self.site.measures, self.loaded.observations, occurrence.on)
+
+    def batch(self, occurrence: Occurrence, alert: Alert | None = None) -> Batch:
+        """The rendered messages of an occurrence (lazy: rendered as iterated)."""
+        deadline = None
+        if occurrence.publication is not None:
+            deadline = calendar.deep_dive_deadline(occurrence.publication, self.site.settings)
+        statuses = [] if alert is not None else self.statuses(occurrence)
+        return build_messages(self.site, occurrence, statuses, deadline=deadline, alert=alert)
+
+    async def run(self, occurrence: Occurrence) -> RunOutcome:
+        """Enqueue an occurrence's messages (new keys only) and deliver all that is due."""
+        schedule = occurrence.schedule
+        run_id = store.start_run(self.store, schedule.id, occurrence.key, self.clock())
+        batch = self.batch(occurrence)
+        result = outbox.enqueue(self.store, _outgoing(batch), self.clock())
+        skipped = tuple(str(p) for p in batch.problems)
+        alerts = list(self._occurrence_alerts(occurrence, skipped))
+        report = await self.deliver()
+        mine = store.counts(self.store, schedule.id, occurrence.key)
+        outcome = _outcome(result, mine)
+        store.finish_run(
+            self.store, run_id, self.clock(), outcome, added=result.added,
+            already=result.already, sent=mine.get("sent", 0), failed=mine.get("failed", 0),
+            detail="; ".join(skipped) or report.transport_error,
+        )  # fmt: skip
+        log.info("sent %s %s: %d new, %d already recorded, %s", schedule.id, occurrence.key,
+                 result.added, result.already, _counts_words(mine))  # fmt: skip
+        return RunOutcome(schedule.id, occurrence.key, result.added, result.already, skipped,
+                          report, tuple(alerts))  # fmt: skip
+
+    async def deliver(self) -> outbox.DeliveryReport:
+        """Send everything due; failures that are final raise one alert per pass."""
+        report = await outbox.deliver(
+            self.store, self.transport(self.site), self.clock, progress=self.progress
+        )
+        if report.failed:
+            self.alert(_failure_alert(report.failed))
+            await outbox.deliver(self.store, self.transport(self.site), self.clock)
+        if report.transport_error:
+            log.error("delivery: %s", report.transport_error)
+        return report
+
+    def _occurrence_alerts(self, occurrence: Occurrence, skipped: Sequence[str]) -> Iterator[str]:
+        schedule = occurrence.schedule
+        if skipped:
+            yield self.alert(Alert(
+                key=f"skipped:{schedule.id}:{occurrence.key}",
+                title=f"{len(skipped)} recipient(s) skipped by {schedule.id} ({occurrence.key})",
+                details=tuple(skipped),
+            ))  # fmt: skip
+        stale = self.stale_measures(occurrence)
+        if stale:
+            yield self.alert(Alert(
+                key=f"stale:{schedule.id}:{occurrence.key}",
+                title=f"Stale data in {schedule.id} for {occurrence.on.isoformat()}",
+                details=tuple(_stale_line(s) for s in stale),
+            ))  # fmt: skip
+
+    def stale_measures(self, occurrence: Occurrence) -> list[MeasureStatus]:
+        """Measures the occurrence shows whose latest figures are older than they should be."""
+        if occurrence.schedule.digest not in ("key-indicators", "tracker"):
+            return []
+        shown = select_statuses(self.statuses(occurrence), occurrence.schedule.measures)
+        return [s for s in shown if s.stale]
+
+    def alert(self, alert: Alert) -> str:
+        """Queue an alert for `alerts_to`; its key makes a repeat of the same alert a no-op."""
+        occurrence = alert_occurrence(self.site, alert, self.clock())
+        result = outbox.enqueue(self.store, _outgoing(self.batch(occurrence, alert)), self.clock())
+        if result.added:
+            log.warning("alert: %s", alert.title)
+            self.raised.append(alert.title)
+        return alert.title
+
+
+def alert_occurrence(site: Site, alert: Alert, now: datetime) -> Occurrence:
+    """Alerts travel as occurrences of a built-in schedule, keyed by the alert's key."""
+    schedule = Schedule(id=ALERT_SCHEDULE_ID, digest="alert", to=site.settings.alerts_to)
+    local = now.astimezone(calendar.site_timezone(site.settings))
+    return Occurrence(schedule=schedule, key=alert.key, due=local, on=local.date())
+
+
+def _outgoing(batch: Iterable[object]) -> Iterator[OutgoingMessage]:
+    for rendered in batch:
+        yield rendered.outgoing  # type: ignore[attr-defined]
+
+
+def _failure_alert(failed: Sequence[outbox.Failure]) -> Alert:
+    keys = ",".join(sorted(f.delivery_key for f in failed))
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    lines = tuple(
+        f"{f.recipient_id} <{f.email}>: {f.error}"
+        + (" (gave up after 24 hours of retries)" if f.gave_up else "")
+        for f in failed
+    )
+    return Alert(key=f"failed:{digest}", title=f"{len(failed)} email(s) could not be delivered",
+                 details=lines)  # fmt: skip
+
+
+def _stale_line(status: MeasureStatus) -> str:
+    latest = status.period_end.isoformat() if status.period_end else "no data at all"
+    return f"{status.measure.title} ({status.measure.id}): latest figure {latest}"
+
+
+def _outcome(result: outbox.EnqueueResult, counts: dict[str, int]) -> str:
+    if result.added == 0 and result.already > 0 and counts.get("sent", 0) == result.already:
+        return "nothing-new"
+    if counts.get("failed", 0):
+        return "partial"
+    if any(counts.get(s, 0) for s in ("pending", "retrying", "sending")):
+        return "waiting"
+    return "ok"
+
+
+def _counts_words(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no deliveries"
