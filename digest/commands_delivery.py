@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from datetime import timedelta
 from typing import Any
 
 from digest import calendar, outbox, store
 from digest.commands import find_schedule, local_today, now_utc, occurrence_for, open_site
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError
 from digest.model import Occurrence
 from digest.outbox import Claimed
 from digest.service import RunOutcome, Service
@@ -175,4 +176,21 @@ def _status_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DigestError", "cmd_retry", "cmd_send", "cmd_status"]
+
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from digest.scheduler import Daemon, Runner
+
+    loaded = open_site(args.site, strict=True)
+    daemon = Daemon.start(loaded, store.open_store(args.site), transport_for, now_utc)
+    asyncio.run(_serve(Runner(daemon, now_utc)))
+    return 0
+
+
+async def _serve(runner: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await runner.serve(stop)

@@ -6,6 +6,7 @@ occurrence behaves the same however it was started.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,6 +52,7 @@ class Service:
     transport: Callable[[Site], Transport]
     clock: Clock
     progress: outbox.Progress | None = None
+    stop: asyncio.Event | None = None  # set: finish the message in hand, then return
     raised: list[str] = field(default_factory=list)
 
     @property
@@ -92,11 +94,11 @@ class Service:
     async def deliver(self) -> outbox.DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""
         report = await outbox.deliver(
-            self.store, self.transport(self.site), self.clock, progress=self.progress
+            self.store, self.transport(self.site), self.clock, progress=self.progress, stop=self.stop
         )
         if report.failed:
             self.alert(_failure_alert(report.failed))
-            await outbox.deliver(self.store, self.transport(self.site), self.clock)
+            await outbox.deliver(self.store, self.transport(self.site), self.clock, stop=self.stop)
         if report.transport_error:
             log.error("delivery: %s", report.transport_error)
         return report

@@ -116,11 +116,14 @@ def _daily_rows(last: date, days: int) -> list[str]:
     return rows
 
 
-def _monthly_rows(months: int) -> list[str]:
+def _monthly_rows(months: int, last_day: date) -> list[str]:
+    """Month-end rows from November 2024, none for a month not yet over on `last_day`."""
     rows = []
     for i in range(months):
         year, month = 2024 + (i + 10) // 12, (i + 10) % 12 + 1  # from 2024-11
         end = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).isoformat()
+        if end > last_day.isoformat():
+            break
         rows.append(f"re-referrals,{end},{21 + (i % 3) * 0.5},")
         rows.append(f"visits,{end},{93 + (i % 4)},")
         rows.append(f"caseload,{end},{16 + (i % 2)},")
@@ -140,7 +143,7 @@ def write_site(root: Path, *, last_day: date = date(2026, 11, 25)) -> Path:
         header + "\n".join(_daily_rows(last_day, 60)) + "\n", encoding="utf-8"
     )
     (data / "observations" / "monthly.csv").write_text(
-        header + "\n".join(_monthly_rows(24)) + "\n", encoding="utf-8"
+        header + "\n".join(_monthly_rows(24, last_day)) + "\n", encoding="utf-8"
     )
     (data / "publications.csv").write_text(
         "scorecard,period_end,published_on,url\n"
