@@ -1,0 +1,392 @@
+"""Delivery state: SQLModel tables, the engine, migrations and the run log."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import URL, Connection, Dialect, Engine
+from sqlmodel import Field, Session, SQLModel
+
+PENDING, SENDING, SENT, RETRYING, FAILED = "pending", "sending", "sent", "retrying", "failed"
+STATES = (PENDING, SENDING, SENT, RETRYING, FAILED)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same for every digest process.
+PG_MIGRATION_LOCK = 0x6469676573
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware UTC datetime on every dialect (SQLite keeps naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        # SQLite stores text: naive UTC keeps it fixed-width, so text order is time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _timestamp(*, nullable: bool) -> Any:
+    return Field(default=None, sa_type=UtcDateTime, nullable=nullable)
+
+
+class Delivery(SQLModel, table=True):
+    """One message to one recipient for one occurrence of a schedule."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.Index("ix_delivery_due", "state", "next_attempt_at"),
+        sa.Index("ix_delivery_occurrence", "schedule_id", "occurrence_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_key: str = Field(max_length=400, unique=True)
+    schedule_id: str = Field(max_length=100)
+    occurrence_key: str = Field(max_length=100)
+    recipient_id: str = Field(max_length=100)
+    recipient_name: str = Field(max_length=300)
+    email: str = Field(max_length=320)
+    subject: str = Field(sa_type=sa.Text)
+    message_id: str = Field(max_length=300)
+    state: str = Field(max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _timestamp(nullable=True)
+    claimed_at: datetime | None = _timestamp(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=300)
+    first_attempt_at: datetime | None = _timestamp(nullable=True)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_code: int | None = None
+    created_at: datetime = _timestamp(nullable=False)
+    updated_at: datetime = _timestamp(nullable=False)
+    sent_at: datetime | None = _timestamp(nullable=True)
+
+
+class SentMessage(SQLModel, table=True):
+    """The exact bytes a delivery carries and the figures it shows, kept for audit."""
+
+    __tablename__ = "sent_message"
+
+    delivery_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("delivery.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    figures: str = Field(sa_type=sa.Text)
+
+
+class Run(SQLModel, table=True):
+    """One run of one occurrence: `send`, the scheduler or `retry`."""
+
+    __tablename__ = "run"
+    __table_args__ = (sa.Index("ix_run_occurrence", "schedule_id", "occurrence_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule_id: str = Field(max_length=100)
+    occurrence_key: str = Field(max_length=100)
+    started_at: datetime = _timestamp(nullable=False)
+    finished_at: datetime | None = _timestamp(nullable=True)
+    outcome: str = Field(max_length=20)
+    added: int = 0
+    already: int = 0
+    sent: int = 0
+    failed: int = 0
+    detail: str | None = Field(default=None, sa_type=sa.Text)
+
+
+DELIVERY: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
+SENT_MESSAGE: sa.Table = SentMessage.__table__  # type: ignore[attr-defined]
+RUN: sa.Table = Run.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Store:
+    """An open delivery database; `pinned()` gives one that keeps a single connection."""
+
+    engine: Engine
+    connection: Connection | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction, committed on success, rolled back on error."""
+        if self.connection is None:
+            with self.engine.begin() as connection:
+                yield connection
+        else:
+            with self.connection.begin():
+                yield self.connection
+
+    @contextmanager
+    def pinned(self) -> Iterator[Store]:
+        """The same database through one connection: no pool round trip per transaction.
+        For one thread (or one task) at a time."""
+        if self.connection is not None:
+            yield self
+            return
+        with self.engine.connect() as connection:
+            if self.dialect != "postgresql":
+                yield Store(self.engine, connection)
+                return
+            # Not waiting for the WAL flush on each commit makes a large run several
+            # times faster. A crash of the database server (not of digest) could then
+            # forget the last fraction of a second of records, and those messages would
+            # be sent again: the at-least-once delivery the design accepts.
+            connection.exec_driver_sql("SET synchronous_commit TO OFF")
+            connection.commit()
+            try:
+                yield Store(self.engine, connection)
+            except BaseException:
+                connection.invalidate()  # discarded by the pool, never reused half-set
+                raise
+            connection.exec_driver_sql("RESET synchronous_commit")
+            connection.commit()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """An ORM session, for callers that prefer SQLModel queries."""
+        return Session(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def database_url(site_root: Path, environ: Mapping[str, str] = os.environ) -> str:
+    """DIGEST_DATABASE_URL if set, else SQLite at `<site>/.digest/state.db`."""
+    configured = environ.get("DIGEST_DATABASE_URL", "").strip()
+    if configured:
+        return configured
+    path = site_root / ".digest" / "state.db"
+    return URL.create("sqlite+pysqlite", database=str(path)).render_as_string()
+
+
+def open_store(site_root: Path, url: str | None = None) -> Store:
+    """Open (and create or upgrade to the latest schema) the site's delivery database."""
+    url = _with_driver(url or database_url(site_root))
+    if url.startswith("sqlite"):
+        database = sa.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = _sqlite_engine(url)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    _migrate(engine)
+    return Store(engine)
+
+
+def _with_driver(url: str) -> str:
+    """Plain `postgresql://` URLs get psycopg 3, the driver digest installs."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @sa.event.listens_for(engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        # Take over BEGIN from pysqlite so that every transaction is IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers work while one process writes; NORMAL sync is still
+        # safe against a killed process (only a power cut can lose a commit).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock up front: writers queue on the busy
+        # timeout instead of failing when a read transaction tries to upgrade.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _migrate(engine: Engine) -> None:
+    """Upgrade the schema to head in one transaction, one process at a time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def worker_id() -> str:
+    """Who holds a claim: host, PID namespace and process, so a local crash can be seen."""
+    return f"{machine()}/{os.getpid()}"
+
+
+@cache
+def machine() -> str:
+    """This host and PID namespace: where a claimant's process can be looked up."""
+    try:  # containers sharing a host name have PID namespaces of their own
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}/{namespace}"
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process of this machine is still running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as `digest status` shows it."""
+
+    id: int
+    schedule_id: str
+    occurrence_key: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    added: int
+    already: int
+    sent: int
+    failed: int
+    detail: str | None
+
+
+def start_run(store: Store, schedule_id: str, occurrence_key: str, now: datetime) -> int:
+    """Record that a run began; returns its id for `finish_run`."""
+    values = {
+        "schedule_id": schedule_id,
+        "occurrence_key": occurrence_key,
+        "started_at": now,
+        "outcome": "running",
+    }
+    with store.transaction() as connection:
+        run_id = connection.execute(RUN.insert().values(values).returning(RUN.c.id)).scalar_one()
+    return int(run_id)
+
+
+def finish_run(
+    store: Store,
+    run_id: int,
+    now: datetime,
+    outcome: str,
+    *,
+    added: int = 0,
+    already: int = 0,
+    sent: int = 0,
+    failed: int = 0,
+    detail: str | None = None,
+) -> None:
+    """Record how a run ended: `ok`, `partial`, `failed` or `nothing-new`."""
+    values = {
+        "finished_at": now,
+        "outcome": outcome,
+        "added": added,
+        "already": already,
+        "sent": sent,
+        "failed": failed,
+        "detail": detail,
+    }
+    with store.transaction() as connection:
+        connection.execute(RUN.update().where(RUN.c.id == run_id).values(values))
+
+
+def recent_runs(store: Store, limit: int = 20, schedule_id: str | None = None) -> list[RunRecord]:
+    """The latest runs, newest first."""
+    query = sa.select(RUN).order_by(RUN.c.started_at.desc(), RUN.c.id.desc()).limit(limit)
+    if schedule_id is not None:
+        query = query.where(RUN.c.schedule_id == schedule_id)
+    with store.transaction() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [RunRecord(**row) for row in rows]
+
+
+def has_run(store: Store, schedule_id: str, occurrence_key: str) -> bool:
+    """Whether any run of this occurrence was ever started."""
+    query = sa.select(RUN.c.id).where(
+        RUN.c.schedule_id == schedule_id, RUN.c.occurrence_key == occurrence_key
+    )
+    with store.transaction() as connection:
+        return connection.execute(query.limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """What one recipient was (or is to be) sent, for audit."""
+
+    delivery_key: str
+    email: str
+    subject: str
+    message_id: str
+    state: str
+    sent_at: datetime | None
+    raw: bytes
+    figures: str
+
+
+def counts(
+    store: Store, schedule_id: str | None = None, occurrence_key: str | None = None
+) -> dict[str, int]:
+    """Deliveries by state (every state present, zero when none)."""
+    query = sa.select(DELIVERY.c.state, sa.func.count()).group_by(DELIVERY.c.state)
+    if schedule_id is not None:
+        query = query.where(DELIVERY.c.schedule_id == schedule_id)
+    if occurrence_key is not None:
+        query = query.where(DELIVERY.c.occurrence_key == occurrence_key)
+    with store.transaction() as connection:
+        found = {state: int(n) for state, n in connection.execute(query)}
+    return {state: found.get(state, 0) for state in STATES} | found
+
+
+_STORED_COLUMNS = (
+    *(DELIVERY.c[name] for name in ("delivery_key", "email", "subject", "message_id", "state")),
+    DELIVERY.c.sent_at,
+    SENT_MESSAGE.c.raw,
+    SENT_MESSAGE.c.figures,
+)
+
+
+def stored_message(store: Store, delivery_key: str) -> StoredMessage | None:
+    """Exactly what one delivery carries, and whether and when it was sent."""
+    query = (
+        sa.select(*_STORED_COLUMNS)
+        .join(SENT_MESSAGE, SENT_MESSAGE.c.delivery_id == DELIVERY.c.id)
+        .where(DELIVERY.c.delivery_key == delivery_key)
+    )
+    with store.transaction() as connection:
+        row = connection.execute(query).mappings().first()
+    return StoredMessage(**row) if row is not None else None
