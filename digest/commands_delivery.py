@@ -7,11 +7,12 @@ import asyncio
 import json
 import signal
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from digest import calendar, outbox, store
-from digest.commands import find_schedule, local_today, now_utc, occurrence_for, open_site
+from digest import commands
+from digest.commands import find_schedule, local_today, occurrence_for, open_site
 from digest.errors import ConfigError
 from digest.model import Occurrence
 from digest.outbox import Claimed
@@ -19,7 +20,12 @@ from digest.service import RunOutcome, Service
 from digest.site import load_site
 from digest.transport import transport_for
 
-PROGRESS_FROM = 36  # a bar only for runs bigger than this, and only on a terminal
+PROGRESS_FROM = 36
+
+
+def now_utc() -> datetime:
+    """The CLI's clock (one place, so tests can fix it)."""
+    return commands.now_utc()  # a bar only for runs bigger than this, and only on a terminal
 
 
 class ProgressBar:

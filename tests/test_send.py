@@ -1,0 +1,161 @@
+"""`digest send`, `retry` and `status` end to end, to a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+
+from digest import commands
+from digest.cli import main
+from tests.sites import write_site
+from tests.smtp_server import SmtpServer
+
+MEMBERS = {"chair@example.gov.uk", "lead@example.gov.uk", "a@example.gov.uk"}
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands, "now_utc", lambda: datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+
+
+def smtp_site(tmp_path: Path, server: SmtpServer) -> Path:
+    site = write_site(tmp_path / "site")
+    path = site / "schedules.toml"
+    path.write_text(path.read_text().replace(
+        'transport = "pickup"\npickup_dir = "outbox"',
+        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"',
+    ))  # fmt: skip
+    return site
+
+
+def send(site: Path, *args: str) -> int:
+    return main(["--site", str(site), "send", *args])
+
+
+def delivered(server: SmtpServer) -> Counter[str]:
+    return Counter(rcpt for message in server.received for rcpt in message.rcpt_tos)
+
+
+def test_every_recipient_gets_exactly_one_message_and_a_second_send_adds_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = smtp_site(tmp_path, server)
+        assert send(site, "tracker", "--on", "2026-11-12") == 0
+        first = capsys.readouterr().out
+        assert send(site, "tracker", "--on", "2026-11-12") == 0
+        second = capsys.readouterr().out
+    assert delivered(server) == Counter({address: 1 for address in MEMBERS})
+    assert all(len(m.rcpt_tos) == 1 for m in server.received)
+    assert "3 new message(s) queued" in first
+    assert "nothing new to send: 3 already recorded" in second
+    for message in server.received:
+        parsed = message_from_bytes(message.data)
+        assert parsed["Cc"] is None and parsed["Bcc"] is None
+        assert parsed["To"].count("@") == 1
+
+
+def test_one_refused_recipient_fails_alone_and_raises_one_alert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        server.handler.refuse("a@example.gov.uk", 550)
+        site = smtp_site(tmp_path, server)
+        assert send(site, "tracker", "--on", "2026-11-12") == 1
+        err = capsys.readouterr().err
+        assert send(site, "tracker", "--on", "2026-11-12") == 0
+    got = delivered(server)
+    assert got["chair@example.gov.uk"] == got["lead@example.gov.uk"] == 1
+    assert got["a@example.gov.uk"] == 0
+    assert got["perf@example.gov.uk"] == 1  # the alert, once
+    assert "failed member-a <a@example.gov.uk>" in err
+    alert = next(m for m in server.received if m.rcpt_tos == ("perf@example.gov.uk",))
+    assert "could not be delivered" in str(message_from_bytes(alert.data)["Subject"])
+
+
+def test_a_temporary_refusal_is_retried_later_and_delivered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SmtpServer() as server:
+        server.handler.refuse("a@example.gov.uk", 451, times=1)
+        site = smtp_site(tmp_path, server)
+        assert send(site, "tracker", "--on", "2026-11-12") == 0
+        assert delivered(server)["a@example.gov.uk"] == 0
+        capsys.readouterr()
+        main(["--site", str(site), "status", "--json"])
+        status = json.loads(capsys.readouterr().out)
+        assert status["deliveries"]["retrying"] == 1
+        later = datetime(2026, 11, 26, 9, 2, tzinfo=UTC)  # past the first one-minute backoff
+        monkeypatch.setattr(commands, "now_utc", lambda: later)
+        assert main(["--site", str(site), "retry"]) == 0
+    assert delivered(server)["a@example.gov.uk"] == 1
+
+
+@pytest.mark.parametrize("name", ["=?UTF-8?Q?=0A?=Bcc: x@evil.example", "Cllr =?utf-8?b?QmNjOiB4?= A"])
+def test_an_encoded_word_in_a_name_is_refused_and_the_rest_are_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    with SmtpServer() as server:
+        site = smtp_site(tmp_path, server)
+        path = site / "recipients.toml"
+        path.write_text(path.read_text().replace('name = "Cllr A"', f'name = "{name}"'))
+        assert send(site, "tracker", "--on", "2026-11-12") == 1
+        err = capsys.readouterr().err
+    assert "skipped member-a" in err
+    assert delivered(server)["a@example.gov.uk"] == 0
+    assert delivered(server)["chair@example.gov.uk"] == 1
+    assert delivered(server)["perf@example.gov.uk"] == 1  # told which recipient was skipped
+    for message in server.received:
+        assert b"\nBcc:" not in message.data and b"evil.example" not in message.data.split(b"\r\n\r\n")[0]
+
+
+def test_a_name_with_a_line_break_is_refused_by_check_and_nothing_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = smtp_site(tmp_path, server)
+        path = site / "recipients.toml"
+        path.write_text(path.read_text().replace('name = "Cllr A"', 'name = "Name\\nBcc: x@evil.example"'))
+        assert send(site, "tracker", "--on", "2026-11-12") == 1
+        err = capsys.readouterr().err
+    assert "recipients.toml:16: name must be on one line" in err
+    assert server.received == []
+
+
+def test_a_dry_run_sends_and_records_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with SmtpServer() as server:
+        site = smtp_site(tmp_path, server)
+        assert send(site, "tracker", "--on", "2026-11-12", "--dry-run") == 0
+        out = capsys.readouterr().out
+    assert server.received == []
+    assert out.count("would send to") == 3
+    assert not (site / ".digest").exists()
+
+
+def test_a_day_a_schedule_is_not_due_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = write_site(tmp_path / "site")
+    assert send(site, "daily", "--on", "2026-11-28") == 2  # a Saturday
+    assert "not due on 2026-11-28" in capsys.readouterr().err
+
+
+def test_an_unknown_schedule_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = write_site(tmp_path / "site")
+    assert send(site, "weekly") == 2
+    assert 'no schedule "weekly"' in capsys.readouterr().err
+
+
+def test_a_server_that_is_down_loses_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with SmtpServer() as server:
+        site = smtp_site(tmp_path, server)
+    # the server has stopped: nothing can be delivered now
+    assert send(site, "tracker", "--on", "2026-11-12") == 1
+    assert "not delivered yet" in capsys.readouterr().err
+    capsys.readouterr()
+    main(["--site", str(site), "status", "--json"])
+    status = json.loads(capsys.readouterr().out)
+    assert status["deliveries"]["pending"] + status["deliveries"]["retrying"] == 3
