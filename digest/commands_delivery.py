@@ -7,11 +7,10 @@ import asyncio
 import json
 import signal
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from digest import calendar, outbox, store
-from digest import commands
+from digest import calendar, commands, outbox, store
 from digest.commands import find_schedule, local_today, occurrence_for, open_site
 from digest.errors import ConfigError
 from digest.model import Occurrence
@@ -76,9 +75,14 @@ def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome
     for line in outcome.skipped:
         print(f"  skipped {line}", file=sys.stderr)
     for failure in outcome.delivery.failed:
-        print(f"  failed {failure.recipient_id} <{failure.email}>: {failure.error}", file=sys.stderr)
+        print(
+            f"  failed {failure.recipient_id} <{failure.email}>: {failure.error}", file=sys.stderr
+        )
     if outcome.delivery.transport_error:
-        print(f"  not delivered yet: {outcome.delivery.transport_error}; 'digest retry' sends it later", file=sys.stderr)
+        print(
+            f"  not delivered yet: {outcome.delivery.transport_error}; 'digest retry' sends it later",
+            file=sys.stderr,
+        )
     for title in service.raised:
         print(f"  alert raised: {title}", file=sys.stderr)
 
@@ -92,7 +96,9 @@ def _dry_run(args: argparse.Namespace) -> int:
     count = 0
     for rendered in batch:
         message = rendered.outgoing
-        print(f"would send to {message.recipient.id} <{message.recipient.email}>: {message.subject}")
+        print(
+            f"would send to {message.recipient.id} <{message.recipient.email}>: {message.subject}"
+        )
         count += 1
     for problem in batch.problems:
         print(f"would skip {problem}", file=sys.stderr)
@@ -138,19 +144,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _status(state: store.Store, site: Any, problems: list[str]) -> dict[str, Any]:
-    runs = [
-        {
-            "schedule": r.schedule_id, "occurrence": r.occurrence_key,
-            "started_at": r.started_at.isoformat(),
-            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-            "outcome": r.outcome, "added": r.added, "already": r.already, "sent": r.sent,
-            "failed": r.failed, "detail": r.detail,
-        }  # fmt: skip
-        for r in store.recent_runs(state, 10)
-    ]
+    zone = calendar.site_timezone(site.settings) if site is not None else None
+    runs = [_run_row(r, zone) for r in store.recent_runs(state, 10)]
     deliveries = store.counts(state)
     if deliveries.get("failed"):
-        problems.append(f"{deliveries['failed']} delivery(ies) failed: 'digest retry --failed' tries again")
+        problems.append(
+            f"{deliveries['failed']} delivery(ies) failed: 'digest retry --failed' tries again"
+        )
     upcoming = []
     if site is not None:
         now = now_utc()
@@ -163,8 +163,29 @@ def _status(state: store.Store, site: Any, problems: list[str]) -> dict[str, Any
     return {"deliveries": deliveries, "runs": runs, "next": upcoming, "problems": problems}
 
 
+def _run_row(run: store.RunRecord, zone: tzinfo | None) -> dict[str, Any]:
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(zone).isoformat() if moment else None
+
+    return {
+        "schedule": run.schedule_id,
+        "occurrence": run.occurrence_key,
+        "started_at": local(run.started_at),
+        "finished_at": local(run.finished_at),
+        "outcome": run.outcome,
+        "added": run.added,
+        "already": run.already,
+        "sent": run.sent,
+        "failed": run.failed,
+        "detail": run.detail,
+    }
+
+
 def _status_text(report: dict[str, Any]) -> str:
-    lines = ["Deliveries: " + (", ".join(f"{n} {s}" for s, n in report["deliveries"].items() if n) or "none yet")]
+    lines = [
+        "Deliveries: "
+        + (", ".join(f"{n} {s}" for s, n in report["deliveries"].items() if n) or "none yet")
+    ]
     lines.append("")
     lines.append("Recent runs:" if report["runs"] else "Recent runs: none yet")
     for run in report["runs"]:
@@ -175,14 +196,13 @@ def _status_text(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Next:" if report["next"] else "Next: nothing in the coming week")
     for item in report["next"]:
-        lines.append(f"  {item['at'][:16].replace('T', ' ')}  {item['schedule']} to {item['recipients']}")
+        lines.append(
+            f"  {item['at'][:16].replace('T', ' ')}  {item['schedule']} to {item['recipients']}"
+        )
     lines.append("")
     lines.append("Problems:" if report["problems"] else "Problems: none")
     lines.extend(f"  {p}" for p in report["problems"])
     return "\n".join(lines)
-
-
-
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -9,8 +9,10 @@ leader knows which occurrences were missed.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.store import Delivery, Store, UtcDateTime
 
@@ -27,8 +29,9 @@ LEASE = sa.Table(
 )
 
 
-def acquire(store: Store, holder: str, now: datetime, *, name: str = SCHEDULER,
-            ttl: timedelta = TTL) -> bool:
+def acquire(
+    store: Store, holder: str, now: datetime, *, name: str = SCHEDULER, ttl: timedelta = TTL
+) -> bool:
     """Take or renew the lease; True when `holder` leads until now + ttl."""
     values = {"holder": holder, "expires_at": now + ttl, "alive_at": now}
     with store.transaction() as connection:
@@ -49,10 +52,8 @@ def acquire(store: Store, holder: str, now: datetime, *, name: str = SCHEDULER,
 
 def _insert_new(store: Store) -> sa.Insert:
     if store.dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(LEASE).on_conflict_do_nothing(index_elements=["name"])
+        return postgresql.insert(LEASE).on_conflict_do_nothing(index_elements=["name"])
+    return sqlite.insert(LEASE).on_conflict_do_nothing(index_elements=["name"])
 
 
 def _holder(store: Store, name: str) -> str | None:
@@ -75,4 +76,4 @@ def last_alive(store: Store, *, name: str = SCHEDULER) -> datetime | None:
     """When any leader last renewed the lease; None on a new site."""
     with store.transaction() as connection:
         row = connection.execute(sa.select(LEASE.c.alive_at).where(LEASE.c.name == name)).first()
-    return None if row is None else row[0]  # type: ignore[no-any-return]
+    return None if row is None else cast(datetime, row[0])

@@ -90,7 +90,10 @@ class Daemon:
         alive = None if self.leading else lease.last_alive(self.service.store)
         leading = lease.acquire(self.service.store, self.holder, now)
         if leading != self.leading:
-            log.info("leader: %s", "this instance leads the scheduler" if leading else "another instance leads")
+            log.info(
+                "leader: %s",
+                "this instance leads the scheduler" if leading else "another instance leads",
+            )
             if leading:
                 self._since_last_alive(alive, now)
         self.leading = leading
@@ -105,7 +108,9 @@ class Daemon:
     async def run_due(self, now: datetime) -> None:
         """Every occurrence due by `now` and not done: run it, or record it as missed."""
         missed: list[Occurrence] = []
-        for occurrence in calendar.occurrences_between(self.site, now - LOOKBACK, now + timedelta(seconds=1)):
+        for occurrence in calendar.occurrences_between(
+            self.site, now - LOOKBACK, now + timedelta(seconds=1)
+        ):
             if occurrence.due > now or is_done(self.service.store, occurrence):
                 continue
             late = now - occurrence.due
@@ -124,7 +129,9 @@ class Daemon:
 
     def _record_missed(self, missed: list[Occurrence], now: datetime) -> None:
         for occurrence in missed:
-            run_id = store.start_run(self.service.store, occurrence.schedule.id, occurrence.key, now)
+            run_id = store.start_run(
+                self.service.store, occurrence.schedule.id, occurrence.key, now
+            )
             store.finish_run(self.service.store, run_id, now, "missed",
                              detail=f"not sent: more than {occurrence.schedule.catch_up} late")  # fmt: skip
         keys = ",".join(f"{o.schedule.id}/{o.key}" for o in missed)
@@ -238,5 +245,9 @@ class Runner:
         log.info("stopped")
 
     def next_due(self) -> str:
-        times = [j.next_run_time for j in self.scheduler.get_jobs() if j.id != "housekeeping" and j.next_run_time]
+        times = [
+            j.next_run_time
+            for j in self.scheduler.get_jobs()
+            if j.id != "housekeeping" and j.next_run_time
+        ]
         return min(times).isoformat(timespec="minutes") if times else "nothing scheduled"

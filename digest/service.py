@@ -94,7 +94,11 @@ class Service:
     async def deliver(self) -> outbox.DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""
         report = await outbox.deliver(
-            self.store, self.transport(self.site), self.clock, progress=self.progress, stop=self.stop
+            self.store,
+            self.transport(self.site),
+            self.clock,
+            progress=self.progress,
+            stop=self.stop,
         )
         if report.failed:
             self.alert(_failure_alert(report.failed))

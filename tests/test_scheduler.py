@@ -79,7 +79,9 @@ def test_it_fires_the_morning_email_once_at_its_time(tmp_path: Path) -> None:
     assert {schedule for schedule, _ in sent(site)} == {"daily"}
 
 
-def test_a_daemon_down_from_seven_to_nine_sends_the_0730_email_once_on_restart(tmp_path: Path) -> None:
+def test_a_daemon_down_from_seven_to_nine_sends_the_0730_email_once_on_restart(
+    tmp_path: Path,
+) -> None:
     site = make_site(tmp_path, "2026-11-23")
     clock = Clock(at("2026-11-23T06:55"))
     step(start(site, clock), clock, at("2026-11-23T06:55"))
@@ -88,12 +90,18 @@ def test_a_daemon_down_from_seven_to_nine_sends_the_0730_email_once_on_restart(t
     step(restarted, clock, at("2026-11-23T09:00"))
     step(restarted, clock, at("2026-11-23T09:05"))
     step(start(site, clock), clock, at("2026-11-23T09:10"))
-    assert sent(site) == Counter({("daily", "Cllr Chair <chair@example.gov.uk>"): 1,
-                                  ("daily", "Cllr Lead <lead@example.gov.uk>"): 1})
+    assert sent(site) == Counter(
+        {
+            ("daily", "Cllr Chair <chair@example.gov.uk>"): 1,
+            ("daily", "Cllr Lead <lead@example.gov.uk>"): 1,
+        }
+    )
     assert alerts(site) == []
 
 
-def test_a_daemon_down_for_two_days_sends_neither_missed_day_and_alerts_once(tmp_path: Path) -> None:
+def test_a_daemon_down_for_two_days_sends_neither_missed_day_and_alerts_once(
+    tmp_path: Path,
+) -> None:
     site = make_site(tmp_path, "2026-11-23")
     clock = Clock(at("2026-11-23T07:00"))
     step(start(site, clock), clock, at("2026-11-23T07:00"))  # Monday, then down
@@ -105,7 +113,10 @@ def test_a_daemon_down_for_two_days_sends_neither_missed_day_and_alerts_once(tmp
     subjects = alerts(site)
     assert len(subjects) == 1  # one alert, to the one performance officer
     assert "2 scheduled email(s) missed" in subjects[0]
-    runs = {(r.schedule_id, r.occurrence_key): r.outcome for r in store.recent_runs(store.open_store(site))}
+    runs = {
+        (r.schedule_id, r.occurrence_key): r.outcome
+        for r in store.recent_runs(store.open_store(site))
+    }
     assert runs[("daily", "2026-11-23")] == "missed"
     assert runs[("daily", "2026-11-24")] == "missed"
 
@@ -117,7 +128,9 @@ def test_a_new_site_does_not_call_old_occurrences_missed(tmp_path: Path) -> None
     assert alerts(site) == [] and not sent(site)
 
 
-@pytest.mark.parametrize("day", ["2026-12-25", "2026-12-28", "2027-01-01", "2027-03-29", "2026-12-29"])
+@pytest.mark.parametrize(
+    "day", ["2026-12-25", "2026-12-28", "2027-01-01", "2027-03-29", "2026-12-29"]
+)
 def test_nothing_is_sent_on_a_bank_holiday_or_closure(tmp_path: Path, day: str) -> None:
     site = make_site(tmp_path, day)
     clock = Clock(at(f"{day}T07:00"))
@@ -137,12 +150,16 @@ def test_the_morning_email_fires_once_a_day_across_the_clock_change(tmp_path: Pa
         step(daemon, clock, instant)
         instant += timedelta(minutes=30)
     days = sorted(
-        path.name.split("_")[1] for path in (site / "outbox").glob("daily_*.eml") if "chair" in path.name
+        path.name.split("_")[1]
+        for path in (site / "outbox").glob("daily_*.eml")
+        if "chair" in path.name
     )
     assert days == ["2026-10-23", "2026-10-26", "2026-10-27"]
 
 
-def test_a_publication_added_while_running_brings_its_tracker_and_invitation(tmp_path: Path) -> None:
+def test_a_publication_added_while_running_brings_its_tracker_and_invitation(
+    tmp_path: Path,
+) -> None:
     site = make_site(tmp_path, "2026-12-09")
     clock = Clock(at("2026-12-09T08:00"))
     daemon = start(site, clock)
@@ -165,7 +182,9 @@ def test_a_broken_edit_keeps_the_schedules_running_and_alerts_once(tmp_path: Pat
     daemon = start(site, clock)
     step(daemon, clock, at("2026-11-23T06:00"))
     path = site / "schedules.toml"
-    path.write_text(path.read_text().replace('cron = "30 7 * * mon-fri"', 'cron = "30 7 * * mon-fry"'))
+    path.write_text(
+        path.read_text().replace('cron = "30 7 * * mon-fri"', 'cron = "30 7 * * mon-fry"')
+    )
     step(daemon, clock, at("2026-11-23T06:01"))
     step(daemon, clock, at("2026-11-23T06:02"))
     assert len(alerts(site)) == 1
@@ -184,7 +203,9 @@ def test_an_edit_of_the_recipients_is_picked_up_without_a_restart(tmp_path: Path
     daemon = start(site, clock)
     step(daemon, clock, at("2026-11-23T06:00"))
     path = site / "recipients.toml"
-    path.write_text(path.read_text().replace('roles = ["member"]', 'roles = ["member", "chair"]', 1))
+    path.write_text(
+        path.read_text().replace('roles = ["member"]', 'roles = ["member", "chair"]', 1)
+    )
     step(daemon, clock, at("2026-11-23T07:30:01"))
     assert Counter(k[0] for k in sent(site))["daily"] == 3
 

@@ -96,7 +96,9 @@ def test_a_temporary_refusal_is_retried_later_and_delivered(
     assert delivered(server)["a@example.gov.uk"] == 1
 
 
-@pytest.mark.parametrize("name", ["=?UTF-8?Q?=0A?=Bcc: x@evil.example", "Cllr =?utf-8?b?QmNjOiB4?= A"])
+@pytest.mark.parametrize(
+    "name", ["=?UTF-8?Q?=0A?=Bcc: x@evil.example", "Cllr =?utf-8?b?QmNjOiB4?= A"]
+)
 def test_an_encoded_word_in_a_name_is_refused_and_the_rest_are_sent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
@@ -111,7 +113,10 @@ def test_an_encoded_word_in_a_name_is_refused_and_the_rest_are_sent(
     assert delivered(server)["chair@example.gov.uk"] == 1
     assert delivered(server)["perf@example.gov.uk"] == 1  # told which recipient was skipped
     for message in server.received:
-        assert b"\nBcc:" not in message.data and b"evil.example" not in message.data.split(b"\r\n\r\n")[0]
+        assert (
+            b"\nBcc:" not in message.data
+            and b"evil.example" not in message.data.split(b"\r\n\r\n")[0]
+        )
 
 
 def test_a_name_with_a_line_break_is_refused_by_check_and_nothing_is_sent(
@@ -120,14 +125,18 @@ def test_a_name_with_a_line_break_is_refused_by_check_and_nothing_is_sent(
     with SmtpServer() as server:
         site = smtp_site(tmp_path, server)
         path = site / "recipients.toml"
-        path.write_text(path.read_text().replace('name = "Cllr A"', 'name = "Name\\nBcc: x@evil.example"'))
+        path.write_text(
+            path.read_text().replace('name = "Cllr A"', 'name = "Name\\nBcc: x@evil.example"')
+        )
         assert send(site, "tracker", "--on", "2026-11-12") == 1
         err = capsys.readouterr().err
     assert "recipients.toml:16: name must be on one line" in err
     assert server.received == []
 
 
-def test_a_dry_run_sends_and_records_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_dry_run_sends_and_records_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with SmtpServer() as server:
         site = smtp_site(tmp_path, server)
         assert send(site, "tracker", "--on", "2026-11-12", "--dry-run") == 0
@@ -137,19 +146,25 @@ def test_a_dry_run_sends_and_records_nothing(tmp_path: Path, capsys: pytest.Capt
     assert not (site / ".digest").exists()
 
 
-def test_a_day_a_schedule_is_not_due_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_day_a_schedule_is_not_due_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path / "site")
     assert send(site, "daily", "--on", "2026-11-28") == 2  # a Saturday
     assert "not due on 2026-11-28" in capsys.readouterr().err
 
 
-def test_an_unknown_schedule_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_schedule_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     site = write_site(tmp_path / "site")
     assert send(site, "weekly") == 2
     assert 'no schedule "weekly"' in capsys.readouterr().err
 
 
-def test_a_server_that_is_down_loses_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_server_that_is_down_loses_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with SmtpServer() as server:
         site = smtp_site(tmp_path, server)
     # the server has stopped: nothing can be delivered now
