@@ -93,6 +93,9 @@ class Service:
 
     async def deliver(self) -> outbox.DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""
+        resumed = outbox.recover_abandoned(self.store, self.clock())
+        if resumed:
+            log.warning("resuming %d message(s) left in sending by a process that died", resumed)
         report = await outbox.deliver(
             self.store,
             self.transport(self.site),

@@ -1,0 +1,70 @@
+"""A `digest send` killed with SIGKILL mid-run, then resumed: everyone once, at most one duplicate."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from tests.sites import write_site
+from tests.smtp_server import SmtpServer
+
+MEMBERS = 2000
+REPO = Path(__file__).resolve().parent.parent
+
+
+def big_site(root: Path, port: int) -> Path:
+    site = write_site(root)
+    people = "".join(
+        f'\n[[recipient]]\nid = "member-{n:04d}"\nname = "Cllr Member {n:04d}"\n'
+        f'email = "member{n:04d}@example.gov.uk"\nroles = ["member"]\n'
+        + ('themes = ["care"]\n' if n % 3 == 0 else "")
+        for n in range(MEMBERS)
+    )
+    with (site / "recipients.toml").open("a", encoding="utf-8") as handle:
+        handle.write(people)
+    path = site / "schedules.toml"
+    path.write_text(path.read_text().replace(
+        'transport = "pickup"\npickup_dir = "outbox"',
+        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"',
+    ))  # fmt: skip
+    return site
+
+
+def send(site: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--site", str(site), "send", "tracker", "--on", "2026-11-12"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+
+
+def test_a_send_killed_mid_run_is_finished_by_the_next_with_at_most_one_duplicate(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        site = big_site(tmp_path / "site", server.port)
+        first = send(site)
+        deadline = time.monotonic() + 120
+        while len(server.received) < MEMBERS // 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        at_kill = len(server.received)
+        second = send(site)
+        output, _ = second.communicate(timeout=300)
+        assert second.returncode == 0, output
+        copies: dict[str, list[str]] = defaultdict(list)
+        for message in server.received:
+            (rcpt,) = message.rcpt_tos
+            copies[rcpt].append(message.message_id)
+    expected = {f"member{n:04d}@example.gov.uk" for n in range(MEMBERS)}
+    expected |= {"chair@example.gov.uk", "lead@example.gov.uk", "a@example.gov.uk"}
+    assert 0 < at_kill < len(expected), "the kill must land mid-run"
+    assert set(copies) == expected
+    duplicated = {rcpt: ids for rcpt, ids in copies.items() if len(ids) > 1}
+    assert len(duplicated) <= 1, duplicated
+    for ids in duplicated.values():
+        assert len(ids) == 2 and ids[0] == ids[1]  # the resend carries the same Message-ID
