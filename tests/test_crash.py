@@ -10,29 +10,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tests.sites import write_site
+from tests.crash_site import big_site
 from tests.smtp_server import SmtpServer
 
 MEMBERS = 2000
 REPO = Path(__file__).resolve().parent.parent
-
-
-def big_site(root: Path, port: int) -> Path:
-    site = write_site(root)
-    people = "".join(
-        f'\n[[recipient]]\nid = "member-{n:04d}"\nname = "Cllr Member {n:04d}"\n'
-        f'email = "member{n:04d}@example.gov.uk"\nroles = ["member"]\n'
-        + ('themes = ["care"]\n' if n % 3 == 0 else "")
-        for n in range(MEMBERS)
-    )
-    with (site / "recipients.toml").open("a", encoding="utf-8") as handle:
-        handle.write(people)
-    path = site / "schedules.toml"
-    path.write_text(path.read_text().replace(
-        'transport = "pickup"\npickup_dir = "outbox"',
-        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"',
-    ))  # fmt: skip
-    return site
 
 
 def send(site: Path) -> subprocess.Popen[str]:
@@ -43,9 +25,11 @@ def send(site: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def test_a_send_killed_mid_run_is_finished_by_the_next_with_at_most_one_duplicate(tmp_path: Path) -> None:
+def test_a_send_killed_mid_run_is_finished_by_the_next_with_at_most_one_duplicate(
+    tmp_path: Path,
+) -> None:
     with SmtpServer() as server:
-        site = big_site(tmp_path / "site", server.port)
+        site = big_site(tmp_path / "site", server.port, MEMBERS)
         first = send(site)
         deadline = time.monotonic() + 120
         while len(server.received) < MEMBERS // 3 and time.monotonic() < deadline:
