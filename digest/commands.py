@@ -14,7 +14,7 @@ from digest.errors import ConfigError, Problem, UsageError
 from digest.model import MeasureStatus, Occurrence, Schedule, Site
 from digest.report import indicator_rows, indicators_table, measure_explanation
 from digest.site import LoadedSite, load_site
-from digest.template_check import template_problems
+from digest.template_check import rendering_problems, template_problems
 
 
 def now_utc() -> datetime:
@@ -48,7 +48,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems = exc.problems
     else:
         problems = list(loaded.problems)
-        problems.extend(_template_problems(loaded.site))
+        if not problems:  # a trial render needs a sound site
+            problems.extend(_template_problems(loaded, local_today(args.site)))
     for problem in problems:
         print(problem)
     if problems:
@@ -64,8 +65,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _template_problems(site: Site) -> list[Problem]:
-    return list(template_problems(site.root))
+def _template_problems(loaded: LoadedSite, today: date) -> list[Problem]:
+    syntax = list(template_problems(loaded.site.root))
+    return syntax or list(rendering_problems(loaded, today))
 
 
 def statuses_on(loaded: LoadedSite, on: date) -> list[MeasureStatus]:
@@ -146,5 +148,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         f"{written} message{'s' if written != 1 else ''} written to {out} (nothing sent, nothing recorded)"
     )
     return 0 if written and not batch.problems else 1
+
+
 from digest.commands_calendar import cmd_publish, cmd_request, cmd_upcoming  # noqa: E402, F401
 from digest.commands_delivery import cmd_retry, cmd_run, cmd_send, cmd_status  # noqa: E402, F401

@@ -385,3 +385,28 @@ def test_a_missing_site_is_one_clear_line(
     code, lines = run_check(tmp_path / "nowhere", capsys)
     assert code == 1
     assert_reported(lines, "recipients.toml", 1, "file not found")
+
+
+def test_it_names_the_line_of_a_misspelt_template_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path)
+    path = site / "templates/email/tracker/body.html"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines, start=1) if "content.summary" in line)
+    path.write_text(
+        "".join(lines).replace("content.summary", "content.sumary", 1), encoding="utf-8"
+    )
+    code, found = run_check(site, capsys)
+    assert code == 1
+    assert_reported(found, "templates/email/tracker/body.html", number, "has no attribute 'sumary'")
+
+
+def test_it_names_a_missing_template_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path)
+    (site / "templates/email/alert/body.txt").unlink()
+    code, found = run_check(site, capsys)
+    assert code == 1
+    assert found == ["templates/email/alert/body.txt:1: missing: digest alert needs it"]
