@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every digest process.
 PG_MIGRATION_LOCK = 0x6469676573
+_MIGRATING = threading.Lock()
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -236,7 +238,8 @@ def _migrate(engine: Engine) -> None:
     """Upgrade the schema to head in one transaction, one process at a time."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    # Alembic keeps the running migration in module globals: one thread at a time.
+    with _MIGRATING, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
         config.attributes["connection"] = connection

@@ -145,8 +145,6 @@ class SmtpTransport:
         client = aiosmtplib.SMTP(
             hostname=self._settings.host,
             port=self._settings.port,
-            username=self._settings.username,
-            password=self._password,
             use_tls=security == "tls",
             start_tls=security == "starttls",
             tls_context=self._tls_context,
@@ -154,6 +152,8 @@ class SmtpTransport:
         )
         try:
             await client.connect()
+            if self._settings.username and self._password:
+                await client.login(self._settings.username, self._password)
         except (aiosmtplib.SMTPException, OSError) as error:
             await _quit(client)  # e.g. connected but the login was refused
             raise self._unavailable("could not be used", error) from None

@@ -324,7 +324,7 @@ def test_two_processes_enqueueing_one_occurrence_add_each_row_once(
 ) -> None:
     messages = make_messages(300)
     results: list[EnqueueResult] = []
-    start = threading.Barrier(2)
+    start = threading.Barrier(2, timeout=60)
 
     def worker() -> None:
         store = open_store(tmp_path, database_url)

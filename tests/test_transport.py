@@ -155,7 +155,7 @@ def test_two_workers_deliver_each_message_exactly_once(
     enqueue(setup, messages, NOW)
     setup.close()
     reports: list[DeliveryReport] = []
-    start = threading.Barrier(2)
+    start = threading.Barrier(2, timeout=60)
 
     def worker() -> None:
         store = open_store(tmp_path, database_url)  # its own engine, as another process has
