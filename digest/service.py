@@ -15,6 +15,7 @@ from datetime import datetime
 
 from digest import calendar, indicators, outbox, store
 from digest.compose import select_statuses
+from digest.delivery import DeliveryReport, Progress, deliver
 from digest.model import Alert, MeasureStatus, Occurrence, OutgoingMessage, Schedule, Site
 from digest.render import Batch, build_messages
 from digest.site import LoadedSite
@@ -35,7 +36,7 @@ class RunOutcome:
     added: int
     already: int
     skipped: tuple[str, ...]
-    delivery: outbox.DeliveryReport
+    delivery: DeliveryReport
     alerts: tuple[str, ...] = ()
 
     @property
@@ -51,7 +52,7 @@ class Service:
     store: Store
     transport: Callable[[Site], Transport]
     clock: Clock
-    progress: outbox.Progress | None = None
+    progress: Progress | None = None
     stop: asyncio.Event | None = None  # set: finish the message in hand, then return
     raised: list[str] = field(default_factory=list)
 
@@ -91,12 +92,9 @@ class Service:
         return RunOutcome(schedule.id, occurrence.key, result.added, result.already, skipped,
                           report, tuple(alerts))  # fmt: skip
 
-    async def deliver(self) -> outbox.DeliveryReport:
+    async def deliver(self) -> DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""
-        resumed = outbox.recover_abandoned(self.store, self.clock())
-        if resumed:
-            log.warning("resuming %d message(s) left in sending by a process that died", resumed)
-        report = await outbox.deliver(
+        report = await deliver(
             self.store,
             self.transport(self.site),
             self.clock,
@@ -105,7 +103,9 @@ class Service:
         )
         if report.failed:
             self.alert(_failure_alert(report.failed))
-            await outbox.deliver(self.store, self.transport(self.site), self.clock, stop=self.stop)
+            await deliver(
+                self.store, self.transport(self.site), self.clock, stop=self.stop
+            )
         if report.transport_error:
             log.error("delivery: %s", report.transport_error)
         return report

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from digest.delivery import DeliveryReport, deliver
 from digest.errors import DeliveryError
 from digest.model import OutgoingMessage
 from digest.outbox import (
     Claimed,
-    DeliveryReport,
     EnqueueResult,
     backoff,
     claim,
-    deliver,
     enqueue,
     record_failure,
     record_sent,

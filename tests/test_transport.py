@@ -12,9 +12,10 @@ from typing import Literal
 
 import pytest
 
+from digest.delivery import DeliveryReport, deliver
 from digest.errors import DeliveryError
 from digest.model import DeliverySettings
-from digest.outbox import DeliveryReport, claim, deliver, enqueue
+from digest.outbox import claim, enqueue
 from digest.store import Store, counts, open_store, worker_id
 from digest.transport import (
     PASSWORD_ENV,
