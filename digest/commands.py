@@ -118,7 +118,7 @@ def deadline_of(site: Site, occurrence: Occurrence) -> date | None:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from digest import compose
+    from digest.render import build_messages
 
     loaded = open_site(args.site)
     site = loaded.site
@@ -126,7 +126,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     occurrence = occurrence_for(site, schedule, args.on or local_today(args.site))
     if args.recipient and site.recipient(args.recipient) is None:
         raise UsageError(f'no recipient "{args.recipient}" in recipients.toml')
-    batch = compose.build_messages(
+    batch = build_messages(
         site,
         occurrence,
         statuses_on(loaded, occurrence.on),

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from email.utils import parseaddr
-from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from . import formatting as fmt
@@ -24,9 +22,6 @@ from .model import (
     Recipient,
     Site,
 )
-
-if TYPE_CHECKING:
-    from .render import Batch
 
 # Filled in per recipient after CSS inlining, so that inlining runs once per variant.
 NAME_TOKEN = "__digest_recipient_name__"
@@ -121,31 +116,6 @@ def compose(
         recipients = [r for r in recipients if r.id not in asked]
     content = compose_deep_dive(site, occurrence, publication, on_card, deadline)
     return (Variant(kind, content, tuple(recipients)),) if recipients else ()
-
-
-def build_messages(
-    site: Site,
-    occurrence: Occurrence,
-    statuses: Sequence[MeasureStatus],
-    *,
-    deadline: date | None = None,
-    alert: Alert | None = None,
-    template_dir: Path | None = None,
-    recipient_ids: Collection[str] | None = None,
-) -> Batch:
-    """Every recipient's finished message: see `digest.render.build_messages`."""
-    # Imported here because render builds on this module's content model.
-    from .render import build_messages as render_messages
-
-    return render_messages(
-        site,
-        occurrence,
-        statuses,
-        deadline=deadline,
-        alert=alert,
-        template_dir=template_dir,
-        recipient_ids=recipient_ids,
-    )
 
 
 def select_statuses(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
@@ -100,20 +101,32 @@ def _tables(
 def _read_recipients(data: dict[str, Any], lines: TomlLines, config: Config) -> None:
     top = Table(RECIPIENTS, lines, "", 0, data, config.problems)
     top.check_keys(["recipient"])
-    seen: dict[str, int] = {}
-    for table in _tables(data, lines, RECIPIENTS, "recipient", config):
-        recipient = _read_recipient(table)
-        if recipient is None:
-            continue
-        if recipient.id in seen:
-            table.problem(
-                "id",
-                f'recipient id "{recipient.id}" is already used on line {seen[recipient.id]}: ids must be unique',
-            )
-            continue
-        seen[recipient.id] = table.line("id")
+    tables = _tables(data, lines, RECIPIENTS, "recipient", config)
+    for recipient, table in _unique(tables, _read_recipient, "recipient"):
         config.recipients.append(recipient)
         config.recipient_tables.append(table)
+
+
+Read = TypeVar("Read", Recipient, Schedule)
+
+
+def _unique(
+    tables: list[Table], read: Callable[[Table], Read | None], what: str
+) -> Iterator[tuple[Read, Table]]:
+    """Each table read, except those that fail or reuse an id (reported with the first line)."""
+    seen: dict[str, int] = {}
+    for table in tables:
+        item = read(table)
+        if item is None:
+            continue
+        if item.id in seen:
+            message = (
+                f'{what} id "{item.id}" is already used on line {seen[item.id]}: ids must be unique'
+            )
+            table.problem("id", message)
+            continue
+        seen[item.id] = table.line("id")
+        yield item, table
 
 
 def _read_recipient(table: Table) -> Recipient | None:
@@ -150,18 +163,8 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
         config.delivery = _read_delivery(
             Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
         )
-    seen: dict[str, int] = {}
-    for table in _tables(data, lines, SCHEDULES, "schedule", config):
-        schedule = _read_schedule(table)
-        if schedule is None:
-            continue
-        if schedule.id in seen:
-            table.problem(
-                "id",
-                f'schedule id "{schedule.id}" is already used on line {seen[schedule.id]}: ids must be unique',
-            )
-            continue
-        seen[schedule.id] = table.line("id")
+    tables = _tables(data, lines, SCHEDULES, "schedule", config)
+    for schedule, table in _unique(tables, _read_schedule, "schedule"):
         config.schedules.append(schedule)
         config.schedule_tables.append(table)
 
