@@ -167,6 +167,13 @@ def _claimable(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
     )
 
 
+def anything_due(store: Store, now: datetime, lease: timedelta = LEASE) -> bool:
+    """Whether a claim would find work: lets an idle daemon leave the mail server alone."""
+    query = sa.select(_D.id).where(_claimable(now, lease)).limit(1)
+    with store.transaction() as connection:
+        return connection.execute(query).first() is not None
+
+
 _CLAIMED_COLUMNS = (
     _D.id, _D.delivery_key, _D.schedule_id, _D.occurrence_key, _D.recipient_id,
     _D.recipient_name, _D.email, _D.subject, _D.message_id, _D.attempts,

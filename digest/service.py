@@ -55,6 +55,7 @@ class Service:
     progress: Progress | None = None
     stop: asyncio.Event | None = None  # set: finish the message in hand, then return
     raised: list[str] = field(default_factory=list)
+    transport_error: str | None = None
 
     @property
     def site(self) -> Site:
@@ -94,6 +95,9 @@ class Service:
 
     async def deliver(self) -> DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""
+        outbox.recover_abandoned(self.store, self.clock())
+        if not outbox.anything_due(self.store, self.clock()):
+            return DeliveryReport()
         report = await deliver(
             self.store,
             self.transport(self.site),
@@ -103,11 +107,13 @@ class Service:
         )
         if report.failed:
             self.alert(_failure_alert(report.failed))
-            await deliver(
-                self.store, self.transport(self.site), self.clock, stop=self.stop
-            )
-        if report.transport_error:
-            log.error("delivery: %s", report.transport_error)
+            await deliver(self.store, self.transport(self.site), self.clock, stop=self.stop)
+        if report.transport_error != self.transport_error:  # say it once, not every pass
+            self.transport_error = report.transport_error
+            if report.transport_error:
+                log.error("delivery paused: %s", report.transport_error)
+            else:
+                log.info("delivery resumed")
         return report
 
     def _occurrence_alerts(self, occurrence: Occurrence, skipped: Sequence[str]) -> Iterator[str]:

@@ -231,3 +231,28 @@ def test_the_trigger_wakes_at_the_next_local_time(tmp_path: Path) -> None:
     friday = at("2026-10-23T08:00").astimezone(UTC)
     assert trigger.get_next_fire_time(None, friday) == at("2026-10-26T07:30")
     assert trigger.get_next_fire_time(None, friday).utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_an_idle_daemon_leaves_the_mail_server_alone(tmp_path: Path) -> None:
+    site = make_site(tmp_path, "2026-11-23")
+    opened: list[str] = []
+
+    def counting_transport(site_config: object) -> object:
+        transport = transport_for(site_config)  # type: ignore[arg-type]
+        original = transport.open
+
+        async def open_and_count() -> None:
+            opened.append("open")
+            await original()
+
+        transport.open = open_and_count  # type: ignore[method-assign]
+        return transport
+
+    clock = Clock(at("2026-11-23T06:00"))
+    loaded = load_site(site, clock().date())
+    daemon = Daemon.start(loaded, store.open_store(site), counting_transport, clock)  # type: ignore[arg-type]
+    for minute in range(0, 30, 5):
+        step(daemon, clock, at(f"2026-11-23T06:{minute:02d}"))
+    assert opened == []
+    step(daemon, clock, at("2026-11-23T07:30:01"))
+    assert opened == ["open"]
