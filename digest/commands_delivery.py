@@ -37,6 +37,7 @@ class ProgressBar:
 
     def __call__(self, claimed: Claimed, state: str) -> None:
         self.done += 1
+        self.total = max(self.total, self.done)  # retries and alerts may join the run
         if self.shown:
             filled = 30 * self.done // self.total
             sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}")
