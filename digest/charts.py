@@ -7,11 +7,13 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-from PIL import Image, ImageDraw
+from typing import TYPE_CHECKING
 
 from .formatting import FREQUENCY_PLURALS, format_value
 from .model import MeasureStatus, SpcResult
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
 
 WIDTH, HEIGHT = 240, 60  # as shown in the email, in CSS pixels
 SCALE = 2  # the PNG is drawn at twice the size for sharp phone screens
@@ -86,6 +88,8 @@ def trend_words(status: MeasureStatus) -> str:
 
 def sparkline_png(values: Sequence[float | None], spc: SpcResult) -> bytes:
     """Draw the line, faint SPC mean and limits, and mark the latest point."""
+    from PIL import Image, ImageDraw  # here: only a digest with charts needs Pillow
+
     factor = SCALE * SUPERSAMPLE
     size = (WIDTH * factor, HEIGHT * factor)
     image = Image.new("RGB", size, (255, 255, 255))
@@ -139,6 +143,8 @@ def _dashed(
 
 def _to_png(image: Image.Image) -> bytes:
     """Reduce to display size at 2x and to a small palette: a few KB per chart."""
+    from PIL import Image
+
     small = image.resize((WIDTH * SCALE, HEIGHT * SCALE), Image.Resampling.LANCZOS)
     paletted = small.quantize(colors=24, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     out = io.BytesIO()

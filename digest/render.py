@@ -14,10 +14,10 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote
 
-import premailer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .charts import Chart, ChartCache
@@ -41,6 +41,10 @@ TEXT_SLOT = b"__digest_text_body__"
 HTML_SLOT = b"__digest_html_body__"
 BLANK_RUNS = re.compile(r"\n{3,}")
 ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
+# A To line with words of plain letters and digits and a plain address, short enough
+# not to fold: the email package would write it exactly as it is.
+PLAIN_TO = re.compile(r"To: [A-Za-z0-9]+(?: [A-Za-z0-9]+)* <[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+>\r\n")
+MAX_PLAIN_TO = 78
 # Any control character, and the Unicode line and paragraph separators.
 CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
@@ -66,6 +70,34 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class QuotedBody:
+    """A body as quoted-printable, encoded once but for its lines with tokens.
+
+    Quoted-printable encodes each CRLF-ended line on its own, so the lines without a
+    token are encoded once per variant and only the greeting's line once per recipient.
+    """
+
+    parts: tuple[bytes | str, ...]  # encoded lines, or a line (CRLF included) with tokens
+
+    @classmethod
+    def of(cls, body: str) -> QuotedBody:
+        lines = body.replace("\r\n", "\n").replace("\n", "\r\n").split("\r\n")
+        ended = [line + "\r\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+        parts: list[bytes | str] = []
+        for has_token, run in groupby(ended, key=lambda line: TOKENS.search(line) is not None):
+            group = list(run)
+            parts += group if has_token else [quoted_lines("".join(group))]
+        return cls(tuple(parts))
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        """The encoded body with the tokens replaced by `values`."""
+        return b"".join(
+            part if isinstance(part, bytes) else quoted_lines(fill_tokens(part, values))
+            for part in self.parts
+        )
+
+
+@dataclass(frozen=True)
 class RenderedVariant:
     """A variant's bodies with the CSS inlined, the greeting still a token."""
 
@@ -73,6 +105,8 @@ class RenderedVariant:
     html: str
     text: str
     skeleton: bytes  # the whole message, but for the per-recipient headers and bodies
+    quoted_html: QuotedBody
+    quoted_text: QuotedBody
 
 
 @dataclass
@@ -214,6 +248,8 @@ STYLE_GAPS = re.compile(r"\s*([;:])\s*")
 
 def inline_css(document: str) -> str:
     """Move the stylesheet into style attributes; media queries stay in a <style> block."""
+    import premailer  # here: a daemon with nothing to send need not load it (and lxml)
+
     inlined = premailer.Premailer(
         document,
         allow_network=False,
@@ -276,7 +312,10 @@ class Renderer:
         body_html = self.env.get_template(f"{content.kind}/body.html").render(context)
         body_text = self.env.get_template(f"{content.kind}/body.txt").render(context)
         shared = skeleton(site, occurrence, subject, list(charts.values()))
-        return RenderedVariant(subject, inline_css(body_html), tidy_text(body_text), shared)
+        inlined, text = inline_css(body_html), tidy_text(body_text)
+        return RenderedVariant(
+            subject, inlined, text, shared, QuotedBody.of(inlined), QuotedBody.of(text)
+        )
 
 
 def personalise(
@@ -289,14 +328,15 @@ def personalise(
     """Fill the recipient's name and id into the variant and address it to them alone."""
     values = {NAME_TOKEN: recipient.name, ID_TOKEN: quote(recipient.id, safe="")}
     escaped = {NAME_TOKEN: html.escape(recipient.name), ID_TOKEN: values[ID_TOKEN]}
-    body_html = TOKENS.sub(lambda m: escaped[m.group(0)], rendered.html)
-    body_text = TOKENS.sub(lambda m: values[m.group(0)], rendered.text)
     schedule_id = occurrence.schedule.id
     key = delivery_key(schedule_id, occurrence.key, recipient.id)
     msg_id = message_id(key, sender_domain(site))
-    raw = personal_headers(recipient, msg_id, key) + rendered.skeleton.replace(
-        TEXT_SLOT, quoted_printable(body_text)
-    ).replace(HTML_SLOT, quoted_printable(body_html))
+    text_part, _, rest = rendered.skeleton.partition(TEXT_SLOT)
+    between, _, html_end = rest.partition(HTML_SLOT)
+    raw = b"".join((
+        personal_headers(recipient, msg_id, key), text_part, rendered.quoted_text.fill(values),
+        between, rendered.quoted_html.fill(escaped), html_end,
+    ))  # fmt: skip
     outgoing = OutgoingMessage(
         delivery_key=key,
         schedule_id=schedule_id,
@@ -307,27 +347,46 @@ def personalise(
         raw=raw,
         figures=variant.content.figures,
     )
+    body_html, body_text = fill_tokens(rendered.html, escaped), fill_tokens(rendered.text, values)
     return RenderedMessage(outgoing, body_html, body_text)
+
+
+def fill_tokens(text: str, values: dict[str, str]) -> str:
+    return TOKENS.sub(lambda m: values[m.group(0)], text)
 
 
 def personal_headers(recipient: Recipient, msg_id: str, key: str) -> bytes:
     """The header lines that differ per recipient; To folded and encoded by the email package."""
     # build_messages checked the key: ids are plain ASCII, written as they are.
+    return to_header(recipient) + f"Message-ID: {msg_id}\r\nX-Digest-Key: {key}\r\n".encode("ascii")
+
+
+def to_header(recipient: Recipient) -> bytes:
+    """The To line, folded and encoded as the email package does it (slowly)."""
+    line = f"To: {recipient.name} <{recipient.email}>\r\n"
+    if len(line) <= MAX_PLAIN_TO and PLAIN_TO.fullmatch(line):
+        return line.encode("ascii")  # nothing to quote, encode or fold: the same bytes
     head = EmailMessage(policy=SMTP)
     head["To"] = check_recipient(recipient)
-    to = head.as_bytes().removesuffix(b"\r\n")
-    return to + f"Message-ID: {msg_id}\r\nX-Digest-Key: {key}\r\n".encode("ascii")
+    return head.as_bytes().removesuffix(b"\r\n")
 
 
-def quoted_printable(body: str) -> bytes:
-    """A body as quoted-printable with CRLF line ends, as in the rest of the message."""
-    crlf = body.replace("\r\n", "\n").replace("\n", "\r\n")
-    return binascii.b2a_qp(crlf.encode("utf-8"), istext=True)
+def quoted_lines(lines: str) -> bytes:
+    """Quoted-printable of CRLF-ended lines (the last may be unended), soft breaks CRLF too."""
+    if "\r\n" in lines:
+        return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
+    # The encoder takes its line ending from the first one it sees: give it one.
+    return binascii.b2a_qp(("\r\n" + lines).encode("utf-8"), istext=True)[2:]
 
 
 def sender_domain(site: Site) -> str:
     """The domain of the sender address, for Message-IDs and List-Id."""
-    return parseaddr(site.settings.sender)[1].rpartition("@")[2] or "localhost"
+    return _domain(site.settings.sender)
+
+
+@lru_cache(maxsize=64)
+def _domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
 def skeleton(site: Site, occurrence: Occurrence, subject: str, charts: Sequence[Chart]) -> bytes:

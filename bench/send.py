@@ -1,0 +1,180 @@
+"""The three ways of sending the tracker that the benchmark compares, each run in a child process.
+
+`python -m bench.send MODE SITE PORT COUNT` prints one JSON object:
+
+- `digest`: the monthly tracker to every member through `Service.run` (compose, render,
+  outbox on SQLite, SMTP) -- what `digest send` does.
+- `ceiling`: COUNT messages already built (taken from the digest run's outbox) sent with
+  bare aiosmtplib over one connection: as fast as this client and server can go.
+- `naive`: COUNT members' messages built the way a one-off script would: the templates
+  and premailer per message, then a new SMTP connection per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import smtplib
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import aiosmtplib
+
+from bench.generate import PUBLISHED_ON, TRACKER
+from digest import calendar, indicators
+from digest.charts import ChartCache
+from digest.compose import Variant, compose
+from digest.model import DeliverySettings, Occurrence, Site
+from digest.render import environment, inline_css
+from digest.service import Service
+from digest.site import LoadedSite, load_site
+from digest.store import open_store
+from digest.transport import SmtpTransport, Transport
+
+SENDER = "performance@bench.example.gov.uk"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def smtp_to(port: int) -> Callable[[Site], Transport]:
+    """digest's own SMTP transport, pointed at the counting server on loopback."""
+    settings = DeliverySettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+    return lambda site: SmtpTransport(settings, site.settings.sender)
+
+
+def tracker_occurrence(loaded: LoadedSite) -> Occurrence:
+    schedule = loaded.site.schedule(TRACKER)
+    assert schedule is not None
+    occurrence = calendar.occurrence_on(loaded.site, schedule, PUBLISHED_ON)
+    assert occurrence is not None
+    return occurrence
+
+
+def run_digest(root: Path, port: int) -> dict[str, Any]:
+    """One `Service.run` of the tracker: every member's message, end to end."""
+    started = perf_counter()
+    loaded = load_site(root, PUBLISHED_ON)
+    state = open_store(root)
+    loaded_after = perf_counter() - started
+    first_sent: list[float] = []
+
+    def progress(*_: object) -> None:
+        if not first_sent:
+            first_sent.append(perf_counter())
+
+    service = Service(loaded, state, smtp_to(port), lambda: datetime.now(UTC), progress=progress)
+    start = perf_counter()
+    outcome = asyncio.run(service.run(tracker_occurrence(loaded)))
+    seconds = perf_counter() - start
+    return {
+        "seconds": seconds,
+        "load_seconds": loaded_after,
+        "queued_after": first_sent[0] - start if first_sent else seconds,
+        "added": outcome.added,
+        "sent": outcome.delivery.sent,
+        "problems": len(loaded.problems) + len(outcome.skipped),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def built_messages(root: Path, count: int) -> list[tuple[str, bytes]]:
+    """About a hundred of the messages the digest run stored, spread over its variants."""
+    step = max(count // 100, 1)
+    with sqlite3.connect(root / ".digest" / "state.db") as db:
+        rows = db.execute(
+            "SELECT d.email, m.raw FROM delivery d JOIN sent_message m ON m.delivery_id = d.id"
+            " WHERE d.schedule_id = ? AND d.id % ? = 0 ORDER BY d.id",
+            (TRACKER, step),
+        ).fetchall()
+    return [(str(email), bytes(raw)) for email, raw in rows]
+
+
+async def send_ceiling(port: int, messages: list[tuple[str, bytes]], count: int) -> float:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, use_tls=False, start_tls=False)
+    start = perf_counter()
+    await client.connect()
+    for n in range(count):
+        email, raw = messages[n % len(messages)]
+        await client.sendmail(SENDER, [email], raw)
+    await client.quit()
+    return perf_counter() - start
+
+
+def run_ceiling(root: Path, port: int, count: int) -> dict[str, Any]:
+    messages = built_messages(root, count)
+    seconds = asyncio.run(send_ceiling(port, messages, count))
+    size = sum(len(raw) for _, raw in messages) / len(messages)
+    return {"seconds": seconds, "sent": count, "mean_bytes": size, "peak_rss_mb": peak_rss_mb()}
+
+
+def naive_message(site: Site, variant: Variant, name: str, email: str, charts: dict[str, Any],
+                  templates: Path) -> EmailMessage:  # fmt: skip
+    """One member's message as a script would build it: render, inline, assemble."""
+    env = environment(templates)
+    context = {"content": variant.content, "charts": charts, "greeting_name": name}
+    message = EmailMessage()
+    message["From"] = site.settings.sender
+    message["To"] = f"{name} <{email}>"
+    message["Subject"] = env.get_template("tracker/subject.txt").render(context).strip()
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain="bench.example.gov.uk")
+    message.set_content(env.get_template("tracker/body.txt").render(context))
+    html = inline_css(env.get_template("tracker/body.html").render(context))
+    message.add_alternative(html, subtype="html")
+    html_part = list(message.iter_parts())[1]
+    for chart in charts.values():
+        html_part.add_related(chart.png, maintype="image", subtype="png", cid=f"<{chart.cid}>")
+    return message
+
+
+def run_naive(root: Path, port: int, count: int) -> dict[str, Any]:
+    """`count` members' messages the one-off way; the figures and charts are made once."""
+    loaded = load_site(root, PUBLISHED_ON)
+    occurrence = tracker_occurrence(loaded)
+    site = loaded.site
+    statuses = indicators.compute(site.measures, loaded.observations, occurrence.on)
+    members = site.audience(occurrence.schedule.to)[:count]
+    variants = compose(site, occurrence, statuses, members)
+    cache = ChartCache()
+    start = perf_counter()
+    for variant in variants:
+        charts = {
+            view.id: chart
+            for section in variant.content.sections
+            for view in section.measures
+            if (chart := cache.chart(view.status)) is not None
+        }
+        for member in variant.recipients:
+            message = naive_message(
+                site, variant, member.name, member.email, charts, root / "templates" / "email"
+            )
+            with smtplib.SMTP("127.0.0.1", port) as server:
+                server.send_message(message)
+    seconds = perf_counter() - start
+    return {"seconds": seconds, "sent": len(members), "peak_rss_mb": peak_rss_mb()}
+
+
+def main(argv: list[str]) -> None:
+    mode, root, port, count = argv[0], Path(argv[1]), int(argv[2]), int(argv[3])
+    if mode == "digest":
+        result = run_digest(root, port)
+    elif mode == "ceiling":
+        result = run_ceiling(root, port, count)
+    else:
+        result = run_naive(root, port, count)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,51 @@
+"""The benchmark's generator makes valid sites (no timing here: see bench/run.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.generate import (
+    INDICATORS_DAY,
+    PUBLISHED_ON,
+    THEME_CHOICES,
+    TRACKER,
+    write_indicators_site,
+    write_send_site,
+)
+from digest import calendar, indicators
+from digest.render import build_messages
+from digest.site import load_site
+
+
+def test_the_send_site_is_valid_and_its_tracker_goes_to_every_member(tmp_path: Path) -> None:
+    members = 2 * len(THEME_CHOICES)
+    loaded = load_site(write_send_site(tmp_path / "send", members=members), PUBLISHED_ON)
+    assert loaded.problems == ()
+    schedule = loaded.site.schedule(TRACKER)
+    assert schedule is not None
+    occurrence = calendar.occurrence_on(loaded.site, schedule, PUBLISHED_ON)
+    assert occurrence is not None
+    statuses = indicators.compute(loaded.site.measures, loaded.observations, occurrence.on)
+    assert not any(s.stale for s in statuses)
+    batch = build_messages(loaded.site, occurrence, statuses)
+    assert len(batch.variants) == len(THEME_CHOICES)
+    sent_to = [m.outgoing.recipient.id for m in batch]
+    assert len(set(sent_to)) == members
+    assert batch.problems == []
+
+
+def test_the_indicators_site_is_valid_with_every_days_value(tmp_path: Path) -> None:
+    root = write_indicators_site(tmp_path / "indicators", measures=7, years=1)
+    loaded = load_site(root, INDICATORS_DAY)
+    assert loaded.problems == ()
+    assert len(loaded.site.measures) == 7
+    assert len(loaded.observations) == 7 * 365
+    statuses = indicators.compute(loaded.site.measures, loaded.observations, INDICATORS_DAY)
+    assert all(s.period_end == INDICATORS_DAY for s in statuses)
+
+
+def test_the_generator_gives_the_same_files_for_the_same_size(tmp_path: Path) -> None:
+    first = write_indicators_site(tmp_path / "a", measures=3, years=1)
+    second = write_indicators_site(tmp_path / "b", measures=3, years=1)
+    observations = "data/observations/daily.csv"
+    assert (first / observations).read_bytes() == (second / observations).read_bytes()
