@@ -73,9 +73,11 @@ def send_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:
         digest = child("bench.send", "digest", site, sink.port, size.members)
         ceiling = child("bench.send", "ceiling", site, sink.port, size.members)
         naive = child("bench.send", "naive", site, sink.port, size.naive_sample)
+        generous = child("bench.send", "naive-charts-once", site, sink.port, size.naive_sample)
     accepted = sink.accepted
     n = size.members
     naive_total = naive["seconds"] * n / naive["sent"]
+    generous_total = generous["seconds"] * n / generous["sent"]
     rate, top = n / digest["seconds"], n / ceiling["seconds"]
     rows = [
         Row(f"send {n:,} trackers end to end (msg/s) vs bare aiosmtplib, one connection",
@@ -83,6 +85,9 @@ def send_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:
         Row(f"naive way vs digest for {n:,} (s; naive timed on {naive['sent']}, scaled)",
             f"{digest['seconds']:,.1f} s", f"{naive_total:,.0f} s",
             naive_total / digest["seconds"], ">= 20", naive_total / digest["seconds"] >= 20),
+        Row(f"naive way with charts drawn once (generous) vs digest for {n:,} (s)",
+            f"{digest['seconds']:,.1f} s", f"{generous_total:,.0f} s",
+            generous_total / digest["seconds"], "-", None),
         Row(f"naive way vs bare aiosmtplib for {n:,} (s): the most any aiosmtplib sender gets",
             f"{ceiling['seconds']:,.1f} s", f"{naive_total:,.0f} s",
             naive_total / ceiling["seconds"], "-", None),
@@ -91,7 +96,8 @@ def send_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:
             digest["peak_rss_mb"] / ceiling["peak_rss_mb"], "<= 500 MB",
             digest["peak_rss_mb"] <= 500),
     ]  # fmt: skip
-    details = {"digest": digest, "ceiling": ceiling, "naive": naive, "server_accepted": accepted}
+    details = {"digest": digest, "ceiling": ceiling, "naive": naive, "naive_charts_once": generous,
+               "server_accepted": accepted}  # fmt: skip
     return rows, details
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -93,10 +94,22 @@ def _add_recording_commands(commands: argparse._SubParsersAction[argparse.Argume
     cmd.add_argument("--on", type=_date, help="date of the request (default: today)")
 
 
-def _handler(command: str) -> Handler:
-    from digest import commands
+# Each command's module, imported only when that command runs: `check` need not load
+# the database and SMTP libraries.
+MODULES = {
+    "upcoming": "digest.commands_calendar",
+    "publish": "digest.commands_calendar",
+    "request": "digest.commands_calendar",
+    "send": "digest.commands_delivery",
+    "retry": "digest.commands_delivery",
+    "status": "digest.commands_delivery",
+    "run": "digest.commands_delivery",
+}
 
-    return getattr(commands, "cmd_" + command.replace("-", "_"))  # type: ignore[no-any-return]
+
+def _handler(command: str) -> Handler:
+    module = importlib.import_module(MODULES.get(command, "digest.commands"))
+    return getattr(module, "cmd_" + command.replace("-", "_"))  # type: ignore[no-any-return]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -149,6 +149,3 @@ def cmd_preview(args: argparse.Namespace) -> int:
     )
     return 0 if written and not batch.problems else 1
 
-
-from digest.commands_calendar import cmd_publish, cmd_request, cmd_upcoming  # noqa: E402, F401
-from digest.commands_delivery import cmd_retry, cmd_run, cmd_send, cmd_status  # noqa: E402, F401
