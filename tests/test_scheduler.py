@@ -256,3 +256,18 @@ def test_an_idle_daemon_leaves_the_mail_server_alone(tmp_path: Path) -> None:
     assert opened == []
     step(daemon, clock, at("2026-11-23T07:30:01"))
     assert opened == ["open"]
+
+
+def test_late_data_is_said_in_the_email_and_alerted_once(tmp_path: Path) -> None:
+    site = write_site(tmp_path / "site", last_day=date(2026, 11, 21))  # nothing since Saturday
+    clock = Clock(at("2026-11-24T06:00"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-11-24T07:30:01"))
+    step(daemon, clock, at("2026-11-24T07:35"))
+    subjects = alerts(site)
+    assert len(subjects) == 1 and "Stale data in daily" in subjects[0]
+    chair = next((site / "outbox").glob("daily_*chair*.eml"))
+    body = message_from_bytes(chair.read_bytes())
+    text = next(p for p in body.walk() if p.get_content_type() == "text/plain")
+    assert "have not arrived" in str(text.get_payload(decode=True), "utf-8")
+    assert "not updated" in str(body["Subject"])
