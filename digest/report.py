@@ -121,7 +121,7 @@ def measure_explanation(status: MeasureStatus) -> str:
         f"  last year:   {fmt(status.last_year)}",
         f"  target:      {format_target(m) or 'none'}"
         + (
-            f"; amber within {format_change(m.tolerance, m).lstrip("+")} of it"
+            f"; amber within {format_change(m.tolerance, m).lstrip('+')} of it"
             if m.tolerance is not None
             else "; no amber band"
         ),
