@@ -242,6 +242,7 @@ def tidy_text(text: str) -> str:
     return BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
 
 
+HTML_LIMIT = 95_000  # bytes of HTML; Gmail clips a message past 102 KB
 STYLE_ATTRIBUTE = re.compile(r'style="([^"]*)"')
 STYLE_GAPS = re.compile(r"\s*([;:])\s*")
 
@@ -297,22 +298,36 @@ class Renderer:
         template = self.env.get_template(f"{content.kind}/subject.txt")
         return template.render(content=content).strip()
 
+    def _charts(self, content: Content, *, compact: bool) -> dict[str, Chart]:
+        return {
+            view.id: chart
+            for section in content.sections
+            for view in section.measures
+            if (view.attention or not compact)
+            and (chart := self.charts.chart(view.status)) is not None
+        }
+
+    def _html(self, content: Content, charts: dict[str, Chart], *, compact: bool) -> str:
+        context = {"content": content, "charts": charts, "greeting_name": NAME_TOKEN,
+                   "compact": compact}  # fmt: skip
+        return inline_css(self.env.get_template(f"{content.kind}/body.html").render(context))
+
     def render(
         self, site: Site, occurrence: Occurrence, variant: Variant, subject: str
     ) -> RenderedVariant:
         """Bodies of one variant: templates and CSS inlining run here, once."""
         content = variant.content
-        charts = {
-            view.id: chart
-            for section in content.sections
-            for view in section.measures
-            if (chart := self.charts.chart(view.status)) is not None
-        }
+        charts = self._charts(content, compact=False)
         context = {"content": content, "charts": charts, "greeting_name": NAME_TOKEN}
-        body_html = self.env.get_template(f"{content.kind}/body.html").render(context)
         body_text = self.env.get_template(f"{content.kind}/body.txt").render(context)
+        inlined = self._html(content, charts, compact=False)
+        if len(inlined.encode("utf-8")) > HTML_LIMIT:
+            # Too long for Gmail (it clips past 102 KB): measures that need no attention
+            # shrink to a line each, without their charts; the text part keeps them in full.
+            charts = self._charts(content, compact=True)
+            inlined = self._html(content, charts, compact=True)
         shared = skeleton(site, occurrence, subject, list(charts.values()))
-        inlined, text = inline_css(body_html), tidy_text(body_text)
+        text = tidy_text(body_text)
         return RenderedVariant(
             subject, inlined, text, shared, QuotedBody.of(inlined), QuotedBody.of(text)
         )

@@ -49,3 +49,26 @@ def test_every_demo_digest_keeps_the_email_rules(loaded, schedule_id: str) -> No
         html_text = re.sub(r"<[^>]+>", " ", body)
         for figure in set(FIGURE.findall(html_text)) - {"0"}:
             assert figure in text_figures or figure.lower() in rendered.text.lower(), figure
+
+
+def test_a_tracker_too_long_for_gmail_shows_quiet_measures_in_brief(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from email import message_from_bytes
+
+    from bench.generate import PUBLISHED_ON, TRACKER, write_send_site
+
+    root = write_send_site(tmp_path / "site", members=3, measures=40)
+    loaded = load_site(root, PUBLISHED_ON)
+    site = loaded.site
+    occurrence = calendar.occurrence_on(site, site.schedule(TRACKER), PUBLISHED_ON)
+    statuses = indicators.compute(site.measures, loaded.observations, occurrence.on)
+    rendered = next(iter(build_messages(site, occurrence, statuses)))
+    assert len(rendered.html.encode("utf-8")) < 100_000
+    assert "shown in brief" in rendered.html
+    shown = set(re.findall(r'src="cid:([^"]+)"', rendered.html))
+    parts = message_from_bytes(rendered.outgoing.raw).walk()
+    attached = {
+        str(p["Content-ID"]).strip("<>") for p in parts if p.get_content_maintype() == "image"
+    }
+    assert shown == attached and shown  # only the charts shown are carried
+    for status in statuses:  # the text part keeps every measure in full
+        assert status.measure.title in rendered.text
