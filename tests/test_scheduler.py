@@ -271,3 +271,26 @@ def test_late_data_is_said_in_the_email_and_alerted_once(tmp_path: Path) -> None
     text = next(p for p in body.walk() if p.get_content_type() == "text/plain")
     assert "have not arrived" in str(text.get_payload(decode=True), "utf-8")
     assert "not updated" in str(body["Subject"])
+
+
+@pytest.mark.parametrize("change_day", ["2026-03-29", "2026-10-25", "2027-03-28"])
+def test_a_0130_schedule_fires_once_on_a_clock_change_day(tmp_path: Path, change_day: str) -> None:
+    day = date.fromisoformat(change_day)
+    site = make_site(tmp_path, (day - timedelta(days=1)).isoformat())
+    path = site / "schedules.toml"
+    path.write_text(
+        path.read_text().replace(
+            'cron = "30 7 * * mon-fri"\nworking_days_only = true', 'cron = "30 1 * * *"'
+        )
+    )
+    start_at = datetime.combine(day - timedelta(days=1), datetime.min.time(), LONDON).replace(
+        hour=22
+    )
+    clock = Clock(start_at)
+    daemon = start(site, clock)
+    instant = start_at.astimezone(UTC)
+    while instant < start_at.astimezone(UTC) + timedelta(hours=8):
+        step(daemon, clock, instant)
+        instant += timedelta(minutes=10)
+    files = sorted((site / "outbox").glob("daily_*chair*.eml"))
+    assert [f.name.split("_")[1] for f in files] == [change_day]
