@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 Unit = Literal["count", "percent", "rate", "days", "number"]
 Polarity = Literal["higher", "lower", "range", "info"]
@@ -25,14 +25,7 @@ Variation = Literal["improvement", "concern", "neutral", "common-cause", "insuff
 Assurance = Literal["pass", "fail", "inconsistent", "none"]
 MissingCode = Literal["c", ":", "z"]
 
-DIGEST_KINDS: tuple[str, ...] = (
-    "key-indicators",
-    "tracker",
-    "deep-dive-invite",
-    "deep-dive-reminder",
-    "deep-dive-summary",
-    "alert",
-)
+DIGEST_KINDS: tuple[str, ...] = get_args(DigestKind)
 MISSING_REASONS: dict[str, str] = {
     "c": "suppressed",
     ":": "not available",
