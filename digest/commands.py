@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from digest import calendar, indicators
+from digest import calendar
 from digest.errors import ConfigError, Problem, UsageError
-from digest.model import MeasureStatus, Occurrence, Schedule, Site
+from digest.model import Occurrence, Schedule, Site
+from digest.prepare import batch_for, statuses_for
 from digest.report import indicator_rows, indicators_table, measure_explanation
 from digest.site import LoadedSite, load_site
 from digest.template_check import rendering_problems, template_problems
@@ -70,14 +71,10 @@ def _template_problems(loaded: LoadedSite, today: date) -> list[Problem]:
     return syntax or list(rendering_problems(loaded, today))
 
 
-def statuses_on(loaded: LoadedSite, on: date) -> list[MeasureStatus]:
-    return indicators.compute(loaded.site.measures, loaded.observations, on)
-
-
 def cmd_indicators(args: argparse.Namespace) -> int:
     loaded = open_site(args.site)
     on = args.on or local_today(args.site)
-    statuses = statuses_on(loaded, on)
+    statuses = statuses_for(loaded, on)
     if args.measure:
         chosen = [s for s in statuses if s.measure.id == args.measure]
         if not chosen:
@@ -111,28 +108,15 @@ def occurrence_for(site: Site, schedule: Schedule, on: date) -> Occurrence:
     return occurrence
 
 
-def deadline_of(site: Site, occurrence: Occurrence) -> date | None:
-    if occurrence.publication is None:
-        return None
-    return calendar.deep_dive_deadline(occurrence.publication, site.settings)
-
-
 def cmd_preview(args: argparse.Namespace) -> int:
-    from digest.render import build_messages
-
     loaded = open_site(args.site)
     site = loaded.site
     schedule = find_schedule(site, args.schedule)
     occurrence = occurrence_for(site, schedule, args.on or local_today(args.site))
     if args.recipient and site.recipient(args.recipient) is None:
         raise UsageError(f'no recipient "{args.recipient}" in recipients.toml')
-    batch = build_messages(
-        site,
-        occurrence,
-        statuses_on(loaded, occurrence.on),
-        deadline=deadline_of(site, occurrence),
-        recipient_ids=[args.recipient] if args.recipient else None,
-    )
+    recipients = [args.recipient] if args.recipient else None
+    batch = batch_for(loaded, occurrence, recipient_ids=recipients)
     out: Path = args.out if args.out.is_absolute() else Path.cwd() / args.out
     out.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -148,4 +132,3 @@ def cmd_preview(args: argparse.Namespace) -> int:
         f"{written} message{'s' if written != 1 else ''} written to {out} (nothing sent, nothing recorded)"
     )
     return 0 if written and not batch.problems else 1
-

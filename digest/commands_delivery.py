@@ -15,6 +15,7 @@ from digest.commands import find_schedule, local_today, occurrence_for, open_sit
 from digest.errors import ConfigError
 from digest.model import Occurrence
 from digest.outbox import Claimed
+from digest.prepare import batch_for, stale_shown, statuses_for
 from digest.service import RunOutcome, Service
 from digest.site import load_site
 from digest.transport import transport_for
@@ -92,8 +93,8 @@ def _dry_run(args: argparse.Namespace) -> int:
     loaded = open_site(args.site, strict=True)
     schedule = find_schedule(loaded.site, args.schedule)
     occurrence = occurrence_for(loaded.site, schedule, args.on or local_today(args.site))
-    service = Service(loaded, None, transport_for, now_utc)  # type: ignore[arg-type]
-    batch = service.batch(occurrence)
+    statuses = statuses_for(loaded, occurrence.on)
+    batch = batch_for(loaded, occurrence, statuses=statuses)
     count = 0
     for rendered in batch:
         message = rendered.outgoing
@@ -103,7 +104,7 @@ def _dry_run(args: argparse.Namespace) -> int:
         count += 1
     for problem in batch.problems:
         print(f"would skip {problem}", file=sys.stderr)
-    stale = service.stale_measures(occurrence)
+    stale = stale_shown(occurrence, statuses)
     if stale:
         print(f"would alert: {len(stale)} stale measure(s)", file=sys.stderr)
     print(f"{schedule.id} {occurrence.key}: {count} message(s) (dry run: nothing sent or recorded)")

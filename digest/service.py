@@ -9,21 +9,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from digest import calendar, indicators, outbox, store
-from digest.compose import select_statuses
+from digest import outbox, store
 from digest.delivery import DeliveryReport, Progress, deliver
-from digest.model import Alert, MeasureStatus, Occurrence, OutgoingMessage, Schedule, Site
-from digest.render import Batch, build_messages
+from digest.model import Alert, MeasureStatus, Occurrence, OutgoingMessage, Site
+from digest.prepare import alert_occurrence, batch_for, stale_shown, statuses_for
+from digest.render import Batch
 from digest.site import LoadedSite
 from digest.store import Store
 from digest.transport import Transport
 
 log = logging.getLogger("digest")
-ALERT_SCHEDULE_ID = "alert"
 Clock = Callable[[], datetime]
 
 
@@ -61,25 +60,16 @@ class Service:
     def site(self) -> Site:
         return self.loaded.site
 
-    def statuses(self, occurrence: Occurrence) -> list[MeasureStatus]:
-        return indicators.compute(self.site.measures, self.loaded.observations, occurrence.on)
-
-    def batch(self, occurrence: Occurrence, alert: Alert | None = None) -> Batch:
-        """The rendered messages of an occurrence (lazy: rendered as iterated)."""
-        deadline = None
-        if occurrence.publication is not None:
-            deadline = calendar.deep_dive_deadline(occurrence.publication, self.site.settings)
-        statuses = [] if alert is not None else self.statuses(occurrence)
-        return build_messages(self.site, occurrence, statuses, deadline=deadline, alert=alert)
-
     async def run(self, occurrence: Occurrence) -> RunOutcome:
         """Enqueue an occurrence's messages (new keys only) and deliver all that is due."""
         schedule = occurrence.schedule
         run_id = store.start_run(self.store, schedule.id, occurrence.key, self.clock())
-        batch = self.batch(occurrence)
+        statuses = statuses_for(self.loaded, occurrence.on)  # once: for the messages and the check
+        batch = batch_for(self.loaded, occurrence, statuses=statuses)
         result = outbox.enqueue(self.store, _outgoing(batch), self.clock())
         skipped = tuple(str(p) for p in batch.problems)
-        alerts = list(self._occurrence_alerts(occurrence, skipped))
+        stale = stale_shown(occurrence, statuses)
+        alerts = list(self._occurrence_alerts(occurrence, skipped, stale))
         report = await self.deliver()
         mine = store.counts(self.store, schedule.id, occurrence.key)
         outcome = _outcome(result, mine)
@@ -116,7 +106,9 @@ class Service:
                 log.info("delivery resumed")
         return report
 
-    def _occurrence_alerts(self, occurrence: Occurrence, skipped: Sequence[str]) -> Iterator[str]:
+    def _occurrence_alerts(
+        self, occurrence: Occurrence, skipped: Sequence[str], stale: Sequence[MeasureStatus]
+    ) -> Iterator[str]:
         schedule = occurrence.schedule
         if skipped:
             yield self.alert(Alert(
@@ -124,7 +116,6 @@ class Service:
                 title=f"{len(skipped)} recipient(s) skipped by {schedule.id} ({occurrence.key})",
                 details=tuple(skipped),
             ))  # fmt: skip
-        stale = self.stale_measures(occurrence)
         if stale:
             yield self.alert(Alert(
                 key=f"stale:{schedule.id}:{occurrence.key}",
@@ -132,33 +123,20 @@ class Service:
                 details=tuple(_stale_line(s) for s in stale),
             ))  # fmt: skip
 
-    def stale_measures(self, occurrence: Occurrence) -> list[MeasureStatus]:
-        """Measures the occurrence shows whose latest figures are older than they should be."""
-        if occurrence.schedule.digest not in ("key-indicators", "tracker"):
-            return []
-        shown = select_statuses(self.statuses(occurrence), occurrence.schedule.measures)
-        return [s for s in shown if s.stale]
-
     def alert(self, alert: Alert) -> str:
         """Queue an alert for `alerts_to`; its key makes a repeat of the same alert a no-op."""
         occurrence = alert_occurrence(self.site, alert, self.clock())
-        result = outbox.enqueue(self.store, _outgoing(self.batch(occurrence, alert)), self.clock())
+        batch = batch_for(self.loaded, occurrence, alert=alert)
+        result = outbox.enqueue(self.store, _outgoing(batch), self.clock())
         if result.added:
             log.warning("alert: %s", alert.title)
             self.raised.append(alert.title)
         return alert.title
 
 
-def alert_occurrence(site: Site, alert: Alert, now: datetime) -> Occurrence:
-    """Alerts travel as occurrences of a built-in schedule, keyed by the alert's key."""
-    schedule = Schedule(id=ALERT_SCHEDULE_ID, digest="alert", to=site.settings.alerts_to)
-    local = now.astimezone(calendar.site_timezone(site.settings))
-    return Occurrence(schedule=schedule, key=alert.key, due=local, on=local.date())
-
-
-def _outgoing(batch: Iterable[object]) -> Iterator[OutgoingMessage]:
+def _outgoing(batch: Batch) -> Iterator[OutgoingMessage]:
     for rendered in batch:
-        yield rendered.outgoing  # type: ignore[attr-defined]
+        yield rendered.outgoing
 
 
 def _failure_alert(failed: Sequence[outbox.Failure]) -> Alert:

@@ -11,6 +11,7 @@ from jinja2 import Environment, TemplateError, TemplateSyntaxError
 from digest import calendar
 from digest.errors import Problem
 from digest.model import Alert, Occurrence, Schedule, Site
+from digest.prepare import alert_occurrence, batch_for
 from digest.site import LoadedSite
 
 TEMPLATE_DIR = "templates/email"
@@ -51,7 +52,8 @@ def rendering_problems(loaded: LoadedSite, today: date) -> Iterator[Problem]:
             yield from _trial(loaded, occurrence)
     if "alert" not in incomplete:
         sample = Alert("check", "A sample alert", ("A line of detail.",))
-        yield from _trial(loaded, _alert_occurrence(site, sample, today), sample)
+        nine = calendar.resolve_local(today, time(9, 0), calendar.site_timezone(site.settings))
+        yield from _trial(loaded, alert_occurrence(site, sample, nine), sample)
 
 
 REQUIRED_FILES = ("subject.txt", "body.txt", "body.html")
@@ -69,25 +71,12 @@ def _recent_occurrence(site: Site, schedule: Schedule, today: date) -> Occurrenc
 def _trial(
     loaded: LoadedSite, occurrence: Occurrence, alert: Alert | None = None
 ) -> Iterator[Problem]:
-    from digest import indicators
-    from digest.render import build_messages
-
     site = loaded.site
     audience = site.audience(site.settings.alerts_to if alert else occurrence.schedule.to)
     if not audience:
         return
-    statuses = (
-        [] if alert else indicators.compute(site.measures, loaded.observations, occurrence.on)
-    )
-    deadline = (
-        calendar.deep_dive_deadline(occurrence.publication, site.settings)
-        if occurrence.publication
-        else None
-    )
     try:
-        batch = build_messages(site, occurrence, statuses, deadline=deadline, alert=alert,
-                               recipient_ids=[audience[0].id])  # fmt: skip
-        for _ in batch:
+        for _ in batch_for(loaded, occurrence, alert=alert, recipient_ids=[audience[0].id]):
             pass
     except TemplateError as exc:
         yield _located(site.root, occurrence.schedule.digest, exc)
@@ -104,9 +93,3 @@ def _located(root: Path, kind: str, exc: TemplateError) -> Problem:
             where = (Path(filename).relative_to(root).as_posix(), traceback.tb_lineno)
         traceback = traceback.tb_next
     return Problem(where[0], where[1], f"template error in digest {kind}: {exc.message or exc}")
-
-
-def _alert_occurrence(site: Site, alert: Alert, today: date) -> Occurrence:
-    schedule = Schedule(id="alert", digest="alert", to=site.settings.alerts_to)
-    due = calendar.resolve_local(today, time(9, 0), calendar.site_timezone(site.settings))
-    return Occurrence(schedule=schedule, key=alert.key, due=due, on=today)
