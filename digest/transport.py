@@ -11,12 +11,12 @@ import ssl
 import uuid
 from collections.abc import Mapping
 from email.utils import parseaddr
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
 
+from digest.config import is_loopback
 from digest.errors import DeliveryError
 from digest.model import DeliverySettings, OutgoingMessage, Site
 
@@ -39,16 +39,6 @@ class TransportUnavailable(DeliveryError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, permanent=False)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def transport_for(

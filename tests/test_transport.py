@@ -12,6 +12,7 @@ from typing import Literal
 
 import pytest
 
+from digest.config import is_loopback
 from digest.delivery import DeliveryReport, deliver
 from digest.errors import DeliveryError
 from digest.model import DeliverySettings
@@ -22,7 +23,6 @@ from digest.transport import (
     PickupTransport,
     SmtpTransport,
     TransportUnavailable,
-    is_loopback,
     pickup_name,
 )
 from tests.conftest import NOW, SENDER, MakeMessages, a_dead_process_id, build_message
