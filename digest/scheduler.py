@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 
-import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
@@ -111,7 +110,7 @@ class Daemon:
         for occurrence in calendar.occurrences_between(
             self.site, now - LOOKBACK, now + timedelta(seconds=1)
         ):
-            if occurrence.due > now or is_done(self.service.store, occurrence):
+            if occurrence.due > now or self._done(occurrence):
                 continue
             late = now - occurrence.due
             if late <= occurrence.schedule.catch_up:
@@ -120,6 +119,10 @@ class Daemon:
                 missed.append(occurrence)
         if missed:
             self._record_missed(missed, now)
+
+    def _done(self, occurrence: Occurrence) -> bool:
+        schedule_id, key = occurrence.schedule.id, occurrence.key
+        return store.has_run(self.service.store, schedule_id, key, finished=True)
 
     async def _run(self, occurrence: Occurrence, late: timedelta) -> None:
         what = "caught up" if late > timedelta(minutes=1) else "fired"
@@ -185,18 +188,6 @@ class Daemon:
             title="An edit to the site was not taken up: the last good configuration is still running",
             details=(*(str(p) for p in problems[:50]), "Run 'digest check' to see every problem."),
         ))  # fmt: skip
-
-
-def is_done(state: Store, occurrence: Occurrence) -> bool:
-    """A run of this occurrence finished (sent, nothing new, or recorded as missed)."""
-    run = store.RUN
-    query = sa.select(run.c.id).where(
-        run.c.schedule_id == occurrence.schedule.id,
-        run.c.occurrence_key == occurrence.key,
-        run.c.outcome != "running",
-    )
-    with state.transaction() as connection:
-        return connection.execute(query.limit(1)).first() is not None
 
 
 class Runner:

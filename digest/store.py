@@ -338,11 +338,14 @@ def recent_runs(store: Store, limit: int = 20, schedule_id: str | None = None) -
     return [RunRecord(**row) for row in rows]
 
 
-def has_run(store: Store, schedule_id: str, occurrence_key: str) -> bool:
-    """Whether any run of this occurrence was ever started."""
+def has_run(store: Store, schedule_id: str, occurrence_key: str, *, finished: bool = False) -> bool:
+    """Whether a run of this occurrence was ever started (or, with `finished`, ended:
+    sent, nothing new, or recorded as missed)."""
     query = sa.select(RUN.c.id).where(
         RUN.c.schedule_id == schedule_id, RUN.c.occurrence_key == occurrence_key
     )
+    if finished:
+        query = query.where(RUN.c.outcome != "running")
     with store.transaction() as connection:
         return connection.execute(query.limit(1)).first() is not None
 
