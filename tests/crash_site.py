@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.sites import write_site
+from tests.sites import send_by_smtp, write_site
 
 
 def big_site(root: Path, port: int, members: int) -> Path:
@@ -18,9 +18,4 @@ def big_site(root: Path, port: int, members: int) -> Path:
     )
     with (site / "recipients.toml").open("a", encoding="utf-8") as handle:
         handle.write(people)
-    path = site / "schedules.toml"
-    path.write_text(path.read_text().replace(
-        'transport = "pickup"\npickup_dir = "outbox"',
-        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"',
-    ))  # fmt: skip
-    return site
+    return send_by_smtp(site, port)

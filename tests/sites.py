@@ -130,6 +130,16 @@ def _monthly_rows(months: int, last_day: date) -> list[str]:
     return rows
 
 
+def send_by_smtp(site: Path, port: int) -> Path:
+    """Switch the site's delivery from the pickup folder to plain SMTP on 127.0.0.1:port."""
+    path = site / "schedules.toml"
+    path.write_text(path.read_text().replace(
+        'transport = "pickup"\npickup_dir = "outbox"',
+        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"',
+    ))  # fmt: skip
+    return site
+
+
 def write_site(root: Path, *, last_day: date = date(2026, 11, 25)) -> Path:
     """A valid site: 5 recipients, 5 schedules, 5 measures, 24 months and 60 days of data."""
     root.mkdir(parents=True, exist_ok=True)

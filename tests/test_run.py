@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.sites import write_site
+from tests.sites import send_by_smtp, write_site
 from tests.smtp_server import SmtpServer
 
 LONDON = ZoneInfo("Europe/London")
@@ -22,12 +22,8 @@ def test_digest_run_catches_up_sends_once_and_stops_cleanly_on_sigterm(tmp_path:
     due = datetime.now(LONDON) - timedelta(minutes=2)
     site = write_site(tmp_path / "site", last_day=due.date() - timedelta(days=1))
     with SmtpServer() as server:
-        path = site / "schedules.toml"
-        text = path.read_text().replace(
-            'transport = "pickup"\npickup_dir = "outbox"',
-            f'transport = "smtp"\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"',
-        )
-        text = text.replace('cron = "30 7 * * mon-fri"\nworking_days_only = true',
+        path = send_by_smtp(site, server.port) / "schedules.toml"
+        text = path.read_text().replace('cron = "30 7 * * mon-fri"\nworking_days_only = true',
                             f'cron = "{due.minute} {due.hour} * * *"')  # fmt: skip
         path.write_text(text)
         daemon = subprocess.Popen(

@@ -12,7 +12,7 @@ import pytest
 
 from digest import commands
 from digest.cli import main
-from tests.sites import write_site
+from tests.sites import send_by_smtp, write_site
 from tests.smtp_server import SmtpServer
 
 MEMBERS = {"chair@example.gov.uk", "lead@example.gov.uk", "a@example.gov.uk"}
@@ -24,13 +24,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def smtp_site(tmp_path: Path, server: SmtpServer) -> Path:
-    site = write_site(tmp_path / "site")
-    path = site / "schedules.toml"
-    path.write_text(path.read_text().replace(
-        'transport = "pickup"\npickup_dir = "outbox"',
-        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"',
-    ))  # fmt: skip
-    return site
+    return send_by_smtp(write_site(tmp_path / "site"), server.port)
 
 
 def send(site: Path, *args: str) -> int:
