@@ -16,7 +16,7 @@ from bench.generate import REPO
 
 DEMO_FILES = ("recipients.toml", "schedules.toml", "data", "templates")
 # What the daemon cannot do without: the interpreter with digest's libraries loaded.
-IMPORTS = "import digest.cli, digest.commands, digest.scheduler"
+IMPORTS = "import digest.cli, digest.cli.site_commands, digest.schedule.daemon"
 
 
 def copy_demo(root: Path) -> Path:

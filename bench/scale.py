@@ -17,8 +17,8 @@ from time import perf_counter
 import pandas as pd
 
 from bench.generate import INDICATORS_DAY, observations_file
-from digest import indicators
-from digest.site import load_site
+from digest.insight import indicators
+from digest.site.load import load_site
 
 
 def best_of(rounds: int, work: Callable[[], object]) -> float:

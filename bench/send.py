@@ -30,15 +30,16 @@ from typing import Any
 import aiosmtplib
 
 from bench.generate import PUBLISHED_ON, TRACKER
-from digest import calendar, indicators
-from digest.charts import ChartCache
-from digest.compose import Variant, compose
+from digest import calendar
+from digest.delivery.service import Service
+from digest.delivery.store import open_store
+from digest.delivery.transports import SmtpTransport, Transport
+from digest.email.charts import ChartCache
+from digest.email.compose import Variant, compose
+from digest.email.render import environment, inline_css
+from digest.insight import indicators
 from digest.model import DeliverySettings, Occurrence, Site
-from digest.render import environment, inline_css
-from digest.service import Service
-from digest.site import LoadedSite, load_site
-from digest.store import open_store
-from digest.transport import SmtpTransport, Transport
+from digest.site.load import LoadedSite, load_site
 
 SENDER = "performance@bench.example.gov.uk"
 

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from digest.email.render import RenderedMessage, build_messages  # noqa: E402
 from digest.model import Alert, MeasureStatus, Occurrence  # noqa: E402
-from digest.render import RenderedMessage, build_messages  # noqa: E402
 from tests import render_fixtures as fx  # noqa: E402
 
 WIDTHS = {"phone": 390, "desktop": 1200}

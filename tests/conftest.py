@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from digest.delivery.store import Store, open_store
 from digest.model import OutgoingMessage, Recipient, delivery_key, message_id
-from digest.store import Store, open_store
 from tests.smtp_server import SmtpServer
 
 # CI starts PostgreSQL with trust auth; when it is not there the tests fail, not skip.

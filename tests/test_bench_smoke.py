@@ -12,9 +12,10 @@ from bench.generate import (
     write_indicators_site,
     write_send_site,
 )
-from digest import calendar, indicators
-from digest.render import build_messages
-from digest.site import load_site
+from digest import calendar
+from digest.email.render import build_messages
+from digest.insight import indicators
+from digest.site.load import load_site
 
 
 def test_the_send_site_is_valid_and_its_tracker_goes_to_every_member(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from digest import formatting as fmt
-from digest.compose import ID_TOKEN, compose, request_mailto, select_statuses
+from digest.email import words as fmt
+from digest.email.compose import ID_TOKEN, compose, request_mailto, select_statuses
 from digest.model import Recipient
 from tests import render_fixtures as fx
 

@@ -7,9 +7,10 @@ from datetime import date
 
 import pytest
 
-from digest import calendar, indicators
-from digest.render import build_messages
-from digest.site import load_site
+from digest import calendar
+from digest.email.render import build_messages
+from digest.insight import indicators
+from digest.site.load import load_site
 from tests.sites import REPO
 
 DAYS = {

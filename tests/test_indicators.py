@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from digest import indicators, spc
+from digest.insight import indicators, spc
 from digest.model import Frequency, Measure, Polarity
 
 ON = date(2026, 11, 26)

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.delivery import DeliveryReport, deliver
-from digest.errors import DeliveryError
-from digest.model import OutgoingMessage
-from digest.outbox import (
+from digest.delivery.outbox import (
     Claimed,
     EnqueueResult,
     backoff,
@@ -23,8 +20,11 @@ from digest.outbox import (
     release,
     requeue_failed,
 )
-from digest.store import Store, counts, open_store, stored_message, worker_id
-from digest.transport import TransportUnavailable
+from digest.delivery.store import Store, counts, open_store, stored_message, worker_id
+from digest.delivery.transports import TransportUnavailable
+from digest.delivery.worker import DeliveryReport, deliver
+from digest.errors import DeliveryError
+from digest.model import OutgoingMessage
 from tests.conftest import NOW, MakeMessages, a_dead_process_id
 
 

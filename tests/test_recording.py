@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from digest import commands, recording
 from digest.cli import main
+from digest.cli import site_commands as commands
 from digest.model import Publication, Site
+from digest.site import recording
 from tests.sites import write_site
 
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)  # after every date the tests record

@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 import jinja2
 import pytest
 
-from digest import charts, render
+from digest.email import charts, render
+from digest.email.render import build_messages
 from digest.model import Recipient, message_id
-from digest.render import build_messages
 from tests import render_fixtures as fx
 
 MORNING = date(2026, 11, 26)

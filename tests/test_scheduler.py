@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest import lease, store
-from digest.scheduler import Daemon, OccurrenceTrigger
-from digest.site import load_site
-from digest.transport import transport_for
+from digest.delivery import store
+from digest.delivery.transports import transport_for
+from digest.schedule import lease
+from digest.schedule.daemon import Daemon, OccurrenceTrigger
+from digest.site.load import load_site
 from tests.sites import write_site
 
 LONDON = ZoneInfo("Europe/London")

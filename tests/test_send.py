@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from digest import commands
 from digest.cli import main
+from digest.cli import site_commands as commands
 from tests.sites import send_by_smtp, write_site
 from tests.smtp_server import SmtpServer
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from digest import spc
+from digest.insight import spc
 from digest.model import SpcResult
 
 # Baseline of alternating values: no run, no trend, moving ranges all equal.

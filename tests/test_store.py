@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from digest.outbox import enqueue
-from digest.store import (
+from digest.delivery.outbox import enqueue
+from digest.delivery.store import (
     MIGRATIONS,
     Delivery,
     Store,

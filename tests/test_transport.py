@@ -12,19 +12,19 @@ from typing import Literal
 
 import pytest
 
-from digest.config import is_loopback
-from digest.delivery import DeliveryReport, deliver
-from digest.errors import DeliveryError
-from digest.model import DeliverySettings
-from digest.outbox import claim, enqueue
-from digest.store import Store, counts, open_store, worker_id
-from digest.transport import (
+from digest.delivery.outbox import claim, enqueue
+from digest.delivery.store import Store, counts, open_store, worker_id
+from digest.delivery.transports import (
     PASSWORD_ENV,
     PickupTransport,
     SmtpTransport,
     TransportUnavailable,
     pickup_name,
 )
+from digest.delivery.worker import DeliveryReport, deliver
+from digest.errors import DeliveryError
+from digest.model import DeliverySettings
+from digest.site.config import is_loopback
 from tests.conftest import NOW, SENDER, MakeMessages, a_dead_process_id, build_message
 from tests.smtp_server import SmtpServer, free_port
 

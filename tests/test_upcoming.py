@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from digest import commands
 from digest.cli import main
+from digest.cli import site_commands as commands
 from tests.sites import write_site
 
 NOW = datetime(2026, 11, 12, 6, 0, tzinfo=UTC)

@@ -1,0 +1,226 @@
+"""The commands that send: `send`, `retry` and `status`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from digest import calendar
+from digest.cli import site_commands as commands
+from digest.cli.site_commands import find_schedule, local_today, occurrence_for, open_site
+from digest.delivery import outbox, store
+from digest.delivery.outbox import Claimed
+from digest.delivery.service import RunOutcome, Service
+from digest.delivery.transports import transport_for
+from digest.email.prepare import batch_for, stale_shown, statuses_for
+from digest.errors import ConfigError
+from digest.model import Occurrence
+from digest.site.load import load_site
+
+PROGRESS_FROM = 36
+
+
+def now_utc() -> datetime:
+    """The CLI's clock (one place, so tests can fix it)."""
+    return commands.now_utc()  # a bar only for runs bigger than this, and only on a terminal
+
+
+class ProgressBar:
+    """A one-line bar on stderr for long sends at a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.shown = sys.stderr.isatty() and total > PROGRESS_FROM
+
+    def __call__(self, claimed: Claimed, state: str) -> None:
+        self.done += 1
+        self.total = max(self.total, self.done)  # retries and alerts may join the run
+        if self.shown:
+            filled = 30 * self.done // self.total
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def service_for(args: argparse.Namespace) -> Service:
+    """The site (refused if it has problems: never a half-right digest) and its store."""
+    loaded = open_site(args.site, strict=True)
+    return Service(loaded, store.open_store(args.site), transport_for, now_utc)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        return _dry_run(args)
+    service = service_for(args)
+    schedule = find_schedule(service.site, args.schedule)
+    occurrence = occurrence_for(service.site, schedule, args.on or local_today(args.site))
+    service.progress = ProgressBar(len(service.site.audience(schedule.to)))
+    outcome = asyncio.run(service.run(occurrence))
+    _print_outcome(service, occurrence, outcome)
+    failed = outcome.delivery.failed or outcome.skipped or outcome.delivery.transport_error
+    return 1 if failed else 0
+
+
+def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome) -> None:
+    counts = store.counts(service.store, outcome.schedule_id, outcome.occurrence_key)
+    states = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    name = f"{outcome.schedule_id} {occurrence.key}"
+    if outcome.nothing_new:
+        print(f"{name}: nothing new to send: {outcome.already} already recorded ({states})")
+    else:
+        print(f"{name}: {outcome.added} new message(s) queued; now {states}")
+    for line in outcome.skipped:
+        print(f"  skipped {line}", file=sys.stderr)
+    for failure in outcome.delivery.failed:
+        print(
+            f"  failed {failure.recipient_id} <{failure.email}>: {failure.error}", file=sys.stderr
+        )
+    if outcome.delivery.transport_error:
+        print(
+            f"  not delivered yet: {outcome.delivery.transport_error}; 'digest retry' sends it later",
+            file=sys.stderr,
+        )
+    for title in service.raised:
+        print(f"  alert raised: {title}", file=sys.stderr)
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    loaded = open_site(args.site, strict=True)
+    schedule = find_schedule(loaded.site, args.schedule)
+    occurrence = occurrence_for(loaded.site, schedule, args.on or local_today(args.site))
+    statuses = statuses_for(loaded, occurrence.on)
+    batch = batch_for(loaded, occurrence, statuses=statuses)
+    count = 0
+    for rendered in batch:
+        message = rendered.outgoing
+        print(
+            f"would send to {message.recipient.id} <{message.recipient.email}>: {message.subject}"
+        )
+        count += 1
+    for problem in batch.problems:
+        print(f"would skip {problem}", file=sys.stderr)
+    stale = stale_shown(occurrence, statuses)
+    if stale:
+        print(f"would alert: {len(stale)} stale measure(s)", file=sys.stderr)
+    print(f"{schedule.id} {occurrence.key}: {count} message(s) (dry run: nothing sent or recorded)")
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    service = service_for(args)
+    now = now_utc()
+    recovered = outbox.recover(service.store, now)
+    requeued = outbox.requeue_failed(service.store, now) if args.failed else 0
+    report = asyncio.run(service.deliver())
+    print(
+        f"retry: {report.sent} sent, {report.retrying} still retrying, {len(report.failed)} failed"
+        + (f"; {recovered} interrupted send(s) resumed" if recovered else "")
+        + (f"; {requeued} failed message(s) tried again" if requeued else "")
+    )
+    if report.transport_error:
+        print(f"  not delivered: {report.transport_error}", file=sys.stderr)
+    return 1 if report.failed or report.transport_error else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    try:
+        loaded = load_site(args.site, local_today(args.site))
+        problems.extend(str(p) for p in loaded.problems)
+        site = loaded.site
+    except ConfigError as exc:
+        problems.extend(str(p) for p in exc.problems)
+        site = None
+    state = store.open_store(args.site)
+    report = _status(state, site, problems)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(_status_text(report))
+    return 1 if report["problems"] else 0
+
+
+def _status(state: store.Store, site: Any, problems: list[str]) -> dict[str, Any]:
+    zone = calendar.site_timezone(site.settings) if site is not None else None
+    runs = [_run_row(r, zone) for r in store.recent_runs(state, 10)]
+    deliveries = store.counts(state)
+    if deliveries.get("failed"):
+        problems.append(
+            f"{deliveries['failed']} delivery(ies) failed: 'digest retry --failed' tries again"
+        )
+    upcoming = []
+    if site is not None:
+        now = now_utc()
+        for occurrence in calendar.occurrences_between(site, now, now + timedelta(days=7))[:5]:
+            upcoming.append({
+                "schedule": occurrence.schedule.id, "digest": occurrence.schedule.digest,
+                "at": occurrence.due.isoformat(), "key": occurrence.key,
+                "recipients": len(site.audience(occurrence.schedule.to)),
+            })  # fmt: skip
+    return {"deliveries": deliveries, "runs": runs, "next": upcoming, "problems": problems}
+
+
+def _run_row(run: store.RunRecord, zone: tzinfo | None) -> dict[str, Any]:
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(zone).isoformat() if moment else None
+
+    return {
+        "schedule": run.schedule_id,
+        "occurrence": run.occurrence_key,
+        "started_at": local(run.started_at),
+        "finished_at": local(run.finished_at),
+        "outcome": run.outcome,
+        "added": run.added,
+        "already": run.already,
+        "sent": run.sent,
+        "failed": run.failed,
+        "detail": run.detail,
+    }
+
+
+def _status_text(report: dict[str, Any]) -> str:
+    lines = [
+        "Deliveries: "
+        + (", ".join(f"{n} {s}" for s, n in report["deliveries"].items() if n) or "none yet")
+    ]
+    lines.append("")
+    lines.append("Recent runs:" if report["runs"] else "Recent runs: none yet")
+    for run in report["runs"]:
+        lines.append(
+            f"  {run['started_at'][:16].replace('T', ' ')}  {run['schedule']} {run['occurrence']}: "
+            f"{run['outcome']} ({run['added']} new, {run['sent']} sent, {run['failed']} failed)"
+        )
+    lines.append("")
+    lines.append("Next:" if report["next"] else "Next: nothing in the coming week")
+    for item in report["next"]:
+        lines.append(
+            f"  {item['at'][:16].replace('T', ' ')}  {item['schedule']} to {item['recipients']}"
+        )
+    lines.append("")
+    lines.append("Problems:" if report["problems"] else "Problems: none")
+    lines.extend(f"  {p}" for p in report["problems"])
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from digest.schedule.daemon import Daemon, Runner
+
+    loaded = open_site(args.site, strict=True)
+    daemon = Daemon.start(loaded, store.open_store(args.site), transport_for, now_utc)
+    asyncio.run(_serve(Runner(daemon, now_utc)))
+    return 0
+
+
+async def _serve(runner: Any) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await runner.serve(stop)

@@ -1,0 +1,156 @@
+"""The command line: `digest [--site DIR] COMMAND`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from digest.errors import ConfigError, DigestError, UsageError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a date: write YYYY-MM-DD') from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'"{text}" must be a whole number of at least 1')
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digest",
+        description="Performance figures for elected members, on time and never twice.",
+    )
+    parser.add_argument(
+        "--site",
+        type=Path,
+        default=None,
+        help="the site folder (default: $DIGEST_SITE or the current folder)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_reading_commands(commands)
+    _add_delivery_commands(commands)
+    _add_recording_commands(commands)
+    return parser
+
+
+def _add_reading_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands.add_parser("check", help="validate the whole site; FILE:LINE: message per problem")
+    cmd = commands.add_parser("indicators", help="status of every measure as of a date")
+    cmd.add_argument("--on", type=_date, help="as of this date (default: today)")
+    cmd.add_argument("--json", action="store_true", help="print a JSON array")
+    cmd.add_argument("--measure", help="explain one measure in detail (why is it red?)")
+    cmd = commands.add_parser("preview", help="render a schedule's emails without sending")
+    cmd.add_argument("schedule", metavar="SCHEDULE")
+    cmd.add_argument("--on", type=_date, help="the occurrence of this date (default: today)")
+    cmd.add_argument("--recipient", metavar="ID", help="only this recipient")
+    cmd.add_argument(
+        "--out", type=Path, default=Path("preview"), help="folder to write to (default: preview)"
+    )
+    cmd = commands.add_parser("upcoming", help="occurrences to come, in local time")
+    cmd.add_argument("--from", dest="start", type=_date, help="first day (default: today)")
+    cmd.add_argument("--days", type=_positive, default=14, help="how many days (default: 14)")
+    cmd.add_argument("--json", action="store_true", help="print a JSON array")
+
+
+def _add_delivery_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser("send", help="run a schedule's occurrence now")
+    cmd.add_argument("schedule", metavar="SCHEDULE")
+    cmd.add_argument("--on", type=_date, help="the occurrence of this date (default: today)")
+    cmd.add_argument(
+        "--dry-run", action="store_true", help="say what would be sent; send and record nothing"
+    )
+    commands.add_parser("run", help="the scheduler, until SIGTERM or SIGINT")
+    cmd = commands.add_parser("status", help="recent runs, deliveries by state, next occurrences")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd = commands.add_parser("retry", help="send again what is due, or failed")
+    cmd.add_argument("--failed", action="store_true", help="also send again what failed for good")
+
+
+def _add_recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser("publish", help="record a scorecard publication")
+    cmd.add_argument("scorecard", metavar="SCORECARD")
+    cmd.add_argument(
+        "--period-end", type=_date, required=True, help="last day of the period reported"
+    )
+    cmd.add_argument("--url", required=True, help="where the scorecard is published")
+    cmd.add_argument("--on", type=_date, help="publication date (default: today)")
+    cmd = commands.add_parser("request", help="record a member's deep-dive request")
+    cmd.add_argument("measure", metavar="MEASURE")
+    cmd.add_argument("--by", required=True, metavar="RECIPIENT", help="the member's recipient id")
+    cmd.add_argument("--on", type=_date, help="date of the request (default: today)")
+
+
+# Each command's module, imported only when that command runs: `check` need not load
+# the database and SMTP libraries.
+MODULES = {
+    "upcoming": "digest.cli.calendar_commands",
+    "publish": "digest.cli.calendar_commands",
+    "request": "digest.cli.calendar_commands",
+    "send": "digest.cli.delivery_commands",
+    "retry": "digest.cli.delivery_commands",
+    "status": "digest.cli.delivery_commands",
+    "run": "digest.cli.delivery_commands",
+}
+
+
+def _handler(command: str) -> Handler:
+    module = importlib.import_module(MODULES.get(command, "digest.cli.site_commands"))
+    return getattr(module, "cmd_" + command.replace("-", "_"))  # type: ignore[no-any-return]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.site = (args.site or Path(os.environ.get("DIGEST_SITE") or ".")).resolve()
+    # Our own events at INFO; libraries (alembic, apscheduler) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+    # The daemon logs one line per event; other commands print their own summary.
+    logging.getLogger("digest").setLevel(logging.INFO if args.command == "run" else logging.WARNING)
+    try:
+        return _handler(args.command)(args)
+    except UsageError as exc:
+        print(f"digest {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"digest {args.command}: the site has problems; run 'digest check' and fix them",
+            file=sys.stderr,
+        )
+        return 1
+    except DigestError as exc:
+        print(f"digest {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"digest {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so in one line; the traceback only on request
+        if os.environ.get("DIGEST_DEBUG"):
+            raise
+        print(
+            f"digest {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(set DIGEST_DEBUG=1 to see where)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

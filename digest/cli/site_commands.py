@@ -1,0 +1,134 @@
+"""What each CLI command does; cli.py only parses and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from digest import calendar
+from digest.cli.report import indicator_rows, indicators_table, measure_explanation
+from digest.email.prepare import batch_for, statuses_for
+from digest.email.trial import rendering_problems, template_problems
+from digest.errors import ConfigError, Problem, UsageError
+from digest.model import Occurrence, Schedule, Site
+from digest.site.load import LoadedSite, load_site
+
+
+def now_utc() -> datetime:
+    """The one place the CLI reads the clock."""
+    return datetime.now(UTC)
+
+
+def local_today(root: Path) -> date:
+    """Today in the site's timezone (UTC when the timezone cannot be read yet)."""
+    from digest.site.config import read_config
+
+    settings = read_config(root).settings
+    zone = ZoneInfo(settings.timezone) if settings else UTC
+    return now_utc().astimezone(zone).date()
+
+
+def open_site(root: Path, *, strict: bool = False) -> LoadedSite:
+    """Load the site; warn of problems on stderr, or refuse them when `strict`."""
+    loaded = load_site(root, local_today(root))
+    if strict and loaded.problems:
+        raise ConfigError(list(loaded.problems))
+    for problem in loaded.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return loaded
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        loaded = load_site(args.site, local_today(args.site))
+    except ConfigError as exc:
+        problems = exc.problems
+    else:
+        problems = list(loaded.problems)
+        if not problems:  # a trial render needs a sound site
+            problems.extend(_template_problems(loaded, local_today(args.site)))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+        return 1
+    site = loaded.site
+    print(
+        f"{site.settings.name}: {len(site.recipients)} recipients, {len(site.schedules)} schedules, "
+        f"{len(site.measures)} measures, {len(loaded.observations)} observations, "
+        f"{len(site.publications)} publications: all good",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _template_problems(loaded: LoadedSite, today: date) -> list[Problem]:
+    syntax = list(template_problems(loaded.site.root))
+    return syntax or list(rendering_problems(loaded, today))
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    loaded = open_site(args.site)
+    on = args.on or local_today(args.site)
+    statuses = statuses_for(loaded, on)
+    if args.measure:
+        chosen = [s for s in statuses if s.measure.id == args.measure]
+        if not chosen:
+            raise UsageError(f'no measure "{args.measure}" in data/measures.csv')
+        print(measure_explanation(chosen[0]))
+    elif args.json:
+        print(json.dumps(indicator_rows(statuses), indent=2, ensure_ascii=False))
+    else:
+        print(indicators_table(statuses, on))
+    return 0
+
+
+def find_schedule(site: Site, schedule_id: str) -> Schedule:
+    schedule = site.schedule(schedule_id)
+    if schedule is None:
+        known = ", ".join(s.id for s in site.schedules)
+        raise UsageError(f'no schedule "{schedule_id}" in schedules.toml (schedules: {known})')
+    return schedule
+
+
+def occurrence_for(site: Site, schedule: Schedule, on: date) -> Occurrence:
+    occurrence = calendar.occurrence_on(site, schedule, on)
+    if occurrence is None:
+        if schedule.after:
+            raise UsageError(
+                f'no publication of "{schedule.after}" on or before {on}: record one with digest publish'
+            )
+        raise UsageError(
+            f'"{schedule.id}" is not due on {on} ({schedule.cron}{", working days only" if schedule.working_days_only else ""})'
+        )
+    return occurrence
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    loaded = open_site(args.site)
+    site = loaded.site
+    schedule = find_schedule(site, args.schedule)
+    occurrence = occurrence_for(site, schedule, args.on or local_today(args.site))
+    if args.recipient and site.recipient(args.recipient) is None:
+        raise UsageError(f'no recipient "{args.recipient}" in recipients.toml')
+    recipients = [args.recipient] if args.recipient else None
+    batch = batch_for(loaded, occurrence, recipient_ids=recipients)
+    out: Path = args.out if args.out.is_absolute() else Path.cwd() / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for rendered in batch:
+        stem = out / f"{schedule.id}-{occurrence.on.isoformat()}-{rendered.outgoing.recipient.id}"
+        stem.with_suffix(".html").write_text(rendered.html, encoding="utf-8")
+        stem.with_suffix(".txt").write_text(rendered.text, encoding="utf-8")
+        stem.with_suffix(".eml").write_bytes(rendered.outgoing.raw)
+        written += 1
+    for problem in batch.problems:
+        print(f"skipped: {problem}", file=sys.stderr)
+    print(
+        f"{written} message{'s' if written != 1 else ''} written to {out} (nothing sent, nothing recorded)"
+    )
+    return 0 if written and not batch.problems else 1

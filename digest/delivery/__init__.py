@@ -1,0 +1,1 @@
+"""The store, the outbox, the delivery loop and the transports."""

@@ -1,0 +1,144 @@
+"""The delivery loop: claim what is due, send it through a transport, record each result.
+
+Each message's result is committed on its own, so a crash resends at most the
+message in hand; a server that cannot be used stops the loop and hands the rest
+of the batch back, so a wrong password never fails thousands of messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from digest.delivery.outbox import (
+    LEASE,
+    Claimed,
+    Failure,
+    claim,
+    record_failure,
+    record_sent,
+    recover_abandoned,
+    release,
+    renew,
+)
+from digest.delivery.store import FAILED, RETRYING, SENT, Store
+from digest.delivery.transports import Transport, TransportUnavailable
+from digest.errors import DeliveryError
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one `deliver` call did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: tuple[Failure, ...] = ()
+    released: int = 0
+    stopped: bool = False
+    transport_error: str | None = None  # the server could not be used; the rest waits
+    recovered: int = 0  # left in `sending` by a process that died, and taken up again
+
+
+Progress = Callable[[Claimed, str], None]
+
+
+@dataclass
+class _Worker:
+    """One `deliver` call: what it works with and what it has done so far."""
+
+    store: Store
+    transport: Transport
+    now_fn: Callable[[], datetime]
+    stop: asyncio.Event | None
+    progress: Progress | None
+    lease: timedelta
+    sent: int = 0
+    retrying: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    released: int = 0
+    transport_error: str | None = None
+    recovered: int = 0
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def report(self) -> DeliveryReport:
+        return DeliveryReport(
+            self.sent, self.retrying, tuple(self.failed), self.released, self.stopping(),
+            self.transport_error, self.recovered,
+        )  # fmt: skip
+
+    async def run(self, batch_size: int) -> None:
+        while not self.stopping() and self.transport_error is None:
+            batch = claim(self.store, self.now_fn(), batch_size, lease=self.lease)
+            if not batch:
+                return
+            await self.run_batch(batch)
+
+    async def run_batch(self, waiting: list[Claimed]) -> None:
+        while waiting:
+            if self.stopping() or self.transport_error is not None:
+                self.released += release(self.store, waiting, self.now_fn())
+                return
+            if self.now_fn() - waiting[0].claimed_at > self.lease / 2:
+                # A slow server: keep the rest of the batch ours (any already lost are dropped).
+                waiting = renew(self.store, waiting, self.now_fn())
+                if not waiting:
+                    return
+            item = waiting.pop(0)
+            state = await self.deliver_one(item)
+            if self.progress is not None:
+                self.progress(item, state)
+
+    async def deliver_one(self, item: Claimed) -> str:
+        try:
+            await self.transport.send(item.message())
+        except DeliveryError as error:
+            if isinstance(error, TransportUnavailable):
+                self.transport_error = str(error)
+            failure = record_failure(
+                self.store,
+                item,
+                self.now_fn(),
+                permanent=error.permanent,
+                error=str(error),
+                code=error.code,
+            )
+            if failure is None:
+                self.retrying += 1
+                return RETRYING
+            self.failed.append(failure)
+            return FAILED
+        record_sent(self.store, item, self.now_fn())
+        self.sent += 1
+        return SENT
+
+
+async def deliver(
+    store: Store,
+    transport: Transport,
+    now_fn: Callable[[], datetime],
+    *,
+    batch_size: int = 100,
+    stop: asyncio.Event | None = None,
+    progress: Progress | None = None,
+    lease: timedelta = LEASE,
+) -> DeliveryReport:
+    """Send everything due through `transport` until nothing is left, the server
+    cannot be used, or `stop` is set (the message in hand is finished first)."""
+    worker = _Worker(store, transport, now_fn, stop, progress, lease)
+    try:
+        await transport.open()
+    except DeliveryError as error:
+        worker.transport_error = str(error)
+        return worker.report()
+    try:
+        with store.pinned() as held:
+            worker.store = held
+            worker.recovered = recover_abandoned(held, now_fn())
+            await worker.run(batch_size)
+    finally:
+        await transport.close()
+    return worker.report()

@@ -1,0 +1,1 @@
+"""Words, content, charts and rendering: an occurrence's messages."""

@@ -1,0 +1,1 @@
+"""One module per digest kind, registered in one table."""

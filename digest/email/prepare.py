@@ -1,0 +1,68 @@
+"""An occurrence's messages from a loaded site: its figures, its deadline, its batch.
+
+`send`, the scheduler, `preview`, `send --dry-run` and `check`'s trial render all
+come through here, so they show the same figures in the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+
+from digest import calendar
+from digest.email.compose import select_statuses
+from digest.email.render import Batch, build_messages
+from digest.insight import indicators
+from digest.model import Alert, MeasureStatus, Occurrence, Schedule, Site
+from digest.site.load import LoadedSite
+
+ALERT_SCHEDULE_ID = "alert"
+
+
+def statuses_for(loaded: LoadedSite, on: date) -> list[MeasureStatus]:
+    """Every measure's status as of `on`."""
+    return indicators.compute(loaded.site.measures, loaded.observations, on)
+
+
+def deadline_of(site: Site, occurrence: Occurrence) -> date | None:
+    """The deep-dive deadline of a publication-triggered occurrence."""
+    if occurrence.publication is None:
+        return None
+    return calendar.deep_dive_deadline(occurrence.publication, site.settings)
+
+
+def batch_for(
+    loaded: LoadedSite,
+    occurrence: Occurrence,
+    *,
+    statuses: Sequence[MeasureStatus] | None = None,
+    alert: Alert | None = None,
+    recipient_ids: Collection[str] | None = None,
+) -> Batch:
+    """The occurrence's messages, rendered as iterated; pass `statuses` if already known."""
+    if alert is not None:
+        statuses = []
+    elif statuses is None:
+        statuses = statuses_for(loaded, occurrence.on)
+    return build_messages(
+        loaded.site,
+        occurrence,
+        statuses,
+        deadline=deadline_of(loaded.site, occurrence),
+        alert=alert,
+        recipient_ids=recipient_ids,
+    )
+
+
+def stale_shown(occurrence: Occurrence, statuses: Sequence[MeasureStatus]) -> list[MeasureStatus]:
+    """Measures the occurrence shows whose latest figures are older than they should be."""
+    if occurrence.schedule.digest not in ("key-indicators", "tracker"):
+        return []
+    return [s for s in select_statuses(statuses, occurrence.schedule.measures) if s.stale]
+
+
+def alert_occurrence(site: Site, alert: Alert, due: datetime) -> Occurrence:
+    """Alerts travel as occurrences of a built-in schedule, keyed by the alert's key."""
+    schedule = Schedule(id=ALERT_SCHEDULE_ID, digest="alert", to=site.settings.alerts_to)
+    local = due.astimezone(calendar.site_timezone(site.settings))
+    return Occurrence(schedule=schedule, key=alert.key, due=local, on=local.date())

@@ -1,0 +1,394 @@
+"""Content variants to finished emails: Jinja2, CSS inlined once per variant, PNG charts."""
+
+from __future__ import annotations
+
+import binascii
+import html
+import re
+import textwrap
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from digest.email.charts import Chart, ChartCache
+from digest.email.compose import ID_TOKEN, NAME_TOKEN, Content, Variant, compose
+from digest.email.inline import inline_css
+from digest.errors import HeaderInjectionError
+from digest.model import (
+    Alert,
+    MeasureStatus,
+    Occurrence,
+    OutgoingMessage,
+    Recipient,
+    Site,
+    delivery_key,
+    message_id,
+)
+
+TEXT_WIDTH = 76
+LABEL_WIDTH = 26
+TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}")
+TEXT_SLOT = b"__digest_text_body__"
+HTML_SLOT = b"__digest_html_body__"
+BLANK_RUNS = re.compile(r"\n{3,}")
+ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
+# A To line with words of plain letters and digits and a plain address, short enough
+# not to fold: the email package would write it exactly as it is.
+PLAIN_TO = re.compile(r"To: [A-Za-z0-9]+(?: [A-Za-z0-9]+)* <[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+>\r\n")
+MAX_PLAIN_TO = 78
+# Any control character, and the Unicode line and paragraph separators.
+CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """One recipient's finished email, with its HTML and text bodies for previews."""
+
+    outgoing: OutgoingMessage
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A recipient who gets nothing from this batch, and why."""
+
+    recipient_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class QuotedBody:
+    """A body as quoted-printable, encoded once but for its lines with tokens.
+
+    Quoted-printable encodes each CRLF-ended line on its own, so the lines without a
+    token are encoded once per variant and only the greeting's line once per recipient.
+    """
+
+    parts: tuple[bytes | str, ...]  # encoded lines, or a line (CRLF included) with tokens
+
+    @classmethod
+    def of(cls, body: str) -> QuotedBody:
+        lines = body.replace("\r\n", "\n").replace("\n", "\r\n").split("\r\n")
+        ended = [line + "\r\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+        parts: list[bytes | str] = []
+        for has_token, run in groupby(ended, key=lambda line: TOKENS.search(line) is not None):
+            group = list(run)
+            parts += group if has_token else [quoted_lines("".join(group))]
+        return cls(tuple(parts))
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        """The encoded body with the tokens replaced by `values`."""
+        return b"".join(
+            part if isinstance(part, bytes) else quoted_lines(fill_tokens(part, values))
+            for part in self.parts
+        )
+
+
+@dataclass(frozen=True)
+class RenderedVariant:
+    """A variant's bodies with the CSS inlined, the greeting still a token."""
+
+    subject: str
+    html: str
+    text: str
+    skeleton: bytes  # the whole message, but for the per-recipient headers and bodies
+    quoted_html: QuotedBody
+    quoted_text: QuotedBody
+
+
+@dataclass
+class Batch:
+    """The messages of one occurrence, rendered as iterated.
+
+    `problems` lists the recipients skipped (a bad name, address or subject). It is complete
+    as soon as `build_messages` returns: header checks run before any body is rendered.
+    """
+
+    site: Site
+    occurrence: Occurrence
+    variants: Sequence[tuple[Variant, str]]  # each variant with its checked subject
+    renderer: Renderer
+    problems: list[Skipped] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[RenderedMessage]:
+        for variant, subject in self.variants:
+            rendered = self.renderer.render(self.site, self.occurrence, variant, subject)
+            for recipient in variant.recipients:
+                yield personalise(self.site, self.occurrence, variant, rendered, recipient)
+
+
+def build_messages(
+    site: Site,
+    occurrence: Occurrence,
+    statuses: Sequence[MeasureStatus],
+    *,
+    deadline: date | None = None,
+    alert: Alert | None = None,
+    template_dir: Path | None = None,
+    recipient_ids: Collection[str] | None = None,
+) -> Batch:
+    """Every recipient's message for one occurrence; iterate the batch, then read `problems`."""
+    targets = site.settings.alerts_to if alert is not None else occurrence.schedule.to
+    recipients = site.audience(targets)
+    if recipient_ids is not None:
+        recipients = tuple(r for r in recipients if r.id in recipient_ids)
+    problems: list[Skipped] = []
+    good = []
+    for recipient in recipients:
+        try:
+            check_recipient(recipient)
+            check_key(delivery_key(occurrence.schedule.id, occurrence.key, recipient.id))
+            good.append(recipient)
+        except HeaderInjectionError as exc:
+            problems.append(Skipped(recipient.id, str(exc)))
+    variants = compose(site, occurrence, statuses, good, deadline=deadline, alert=alert)
+    renderer = Renderer(environment(template_dir or site.root / "templates" / "email"))
+    checked: list[tuple[Variant, str]] = []
+    for variant in variants:
+        subject = renderer.subject(variant.content)
+        try:
+            check_header(subject, "subject")
+            checked.append((variant, subject))
+        except HeaderInjectionError as exc:
+            problems.extend(Skipped(r.id, str(exc)) for r in variant.recipients)
+    return Batch(site, occurrence, checked, renderer, problems)
+
+
+def check_header(value: str, what: str) -> None:
+    """Refuse a header value that could add headers: CR/LF, controls, encoded-words."""
+    if CONTROL.search(value):
+        raise HeaderInjectionError(f"{what} contains a line break or control character")
+    if ENCODED_WORD.search(value):
+        raise HeaderInjectionError(f'{what} contains an encoded-word ("=?...?="): write it plainly')
+
+
+def check_key(key: str) -> None:
+    """A delivery key goes into a header as it is: plain printable ASCII only."""
+    check_header(key, "delivery key")
+    if not key.isascii():
+        raise HeaderInjectionError(f"delivery key {key!r} is not plain ASCII")
+
+
+def check_recipient(recipient: Recipient) -> Address:
+    """The recipient's To address, or HeaderInjectionError naming the recipient."""
+    try:
+        check_header(recipient.name, "name")
+        check_header(recipient.email, "email address")
+        local, _, domain = recipient.email.rpartition("@")
+        return Address(display_name=recipient.name, username=local, domain=domain)
+    except (HeaderInjectionError, ValueError, IndexError) as exc:
+        raise HeaderInjectionError(f"recipient {recipient.id}: {exc}") from exc
+
+
+@lru_cache(maxsize=16)
+def environment(template_dir: Path) -> Environment:
+    """Templates of one folder; HTML autoescaped, every variable required."""
+    env = Environment(
+        loader=FileSystemLoader(template_dir),
+        autoescape=select_autoescape(["html"], default_for_string=True, default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fill"] = fill
+    env.filters["row"] = row
+    env.filters["underline"] = underline
+    return env
+
+
+def fill(text: str, indent: int = 0) -> str:
+    """Wrap plain text to the text part's width."""
+    pad = " " * indent
+    return textwrap.fill(
+        text, TEXT_WIDTH, initial_indent=pad, subsequent_indent=pad, break_long_words=False
+    )
+
+
+def row(value: str, label: str, indent: int = 2) -> str:
+    """An aligned "Label   value" line, the value wrapped under itself."""
+    head = " " * indent + f"{label:<{LABEL_WIDTH - indent}}"
+    return textwrap.fill(
+        value,
+        TEXT_WIDTH,
+        initial_indent=head,
+        subsequent_indent=" " * LABEL_WIDTH,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def underline(text: str, char: str = "-") -> str:
+    """The text with a line of `char` under it, as long as its longest line."""
+    width = max(len(line) for line in text.splitlines() or [""])
+    return f"{text}\n{char * width}"
+
+
+def tidy_text(text: str) -> str:
+    """No trailing spaces, at most one blank line in a row: templates need not be careful."""
+    lines = (line.rstrip() for line in text.strip().splitlines())
+    return BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
+
+
+HTML_LIMIT = 95_000  # bytes of HTML; Gmail clips a message past 102 KB
+
+
+class Renderer:
+    """Renders variants with one template folder, sharing charts across the digest."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.charts = ChartCache()
+
+    def subject(self, content: Content) -> str:
+        template = self.env.get_template(f"{content.kind}/subject.txt")
+        return template.render(content=content).strip()
+
+    def _charts(self, content: Content, *, compact: bool) -> dict[str, Chart]:
+        return {
+            view.id: chart
+            for section in content.sections
+            for view in section.measures
+            if (view.attention or not compact)
+            and (chart := self.charts.chart(view.status)) is not None
+        }
+
+    def _html(self, content: Content, charts: dict[str, Chart], *, compact: bool) -> str:
+        context = {"content": content, "charts": charts, "greeting_name": NAME_TOKEN,
+                   "compact": compact}  # fmt: skip
+        return inline_css(self.env.get_template(f"{content.kind}/body.html").render(context))
+
+    def render(
+        self, site: Site, occurrence: Occurrence, variant: Variant, subject: str
+    ) -> RenderedVariant:
+        """Bodies of one variant: templates and CSS inlining run here, once."""
+        content = variant.content
+        charts = self._charts(content, compact=False)
+        context = {"content": content, "charts": charts, "greeting_name": NAME_TOKEN}
+        body_text = self.env.get_template(f"{content.kind}/body.txt").render(context)
+        inlined = self._html(content, charts, compact=False)
+        if len(inlined.encode("utf-8")) > HTML_LIMIT:
+            # Too long for Gmail (it clips past 102 KB): measures that need no attention
+            # shrink to a line each, without their charts; the text part keeps them in full.
+            charts = self._charts(content, compact=True)
+            inlined = self._html(content, charts, compact=True)
+        shared = skeleton(site, occurrence, subject, list(charts.values()))
+        text = tidy_text(body_text)
+        return RenderedVariant(
+            subject, inlined, text, shared, QuotedBody.of(inlined), QuotedBody.of(text)
+        )
+
+
+def personalise(
+    site: Site,
+    occurrence: Occurrence,
+    variant: Variant,
+    rendered: RenderedVariant,
+    recipient: Recipient,
+) -> RenderedMessage:
+    """Fill the recipient's name and id into the variant and address it to them alone."""
+    values = {NAME_TOKEN: recipient.name, ID_TOKEN: quote(recipient.id, safe="")}
+    escaped = {NAME_TOKEN: html.escape(recipient.name), ID_TOKEN: values[ID_TOKEN]}
+    schedule_id = occurrence.schedule.id
+    key = delivery_key(schedule_id, occurrence.key, recipient.id)
+    msg_id = message_id(key, sender_domain(site))
+    text_part, _, rest = rendered.skeleton.partition(TEXT_SLOT)
+    between, _, html_end = rest.partition(HTML_SLOT)
+    raw = b"".join((
+        personal_headers(recipient, msg_id, key), text_part, rendered.quoted_text.fill(values),
+        between, rendered.quoted_html.fill(escaped), html_end,
+    ))  # fmt: skip
+    outgoing = OutgoingMessage(
+        delivery_key=key,
+        schedule_id=schedule_id,
+        occurrence_key=occurrence.key,
+        recipient=recipient,
+        subject=rendered.subject,
+        message_id=msg_id,
+        raw=raw,
+        figures=variant.content.figures,
+    )
+    body_html, body_text = fill_tokens(rendered.html, escaped), fill_tokens(rendered.text, values)
+    return RenderedMessage(outgoing, body_html, body_text)
+
+
+def fill_tokens(text: str, values: dict[str, str]) -> str:
+    return TOKENS.sub(lambda m: values[m.group(0)], text)
+
+
+def personal_headers(recipient: Recipient, msg_id: str, key: str) -> bytes:
+    """The header lines that differ per recipient; To folded and encoded by the email package."""
+    # build_messages checked the key: ids are plain ASCII, written as they are.
+    return to_header(recipient) + f"Message-ID: {msg_id}\r\nX-Digest-Key: {key}\r\n".encode("ascii")
+
+
+def to_header(recipient: Recipient) -> bytes:
+    """The To line, folded and encoded as the email package does it (slowly)."""
+    line = f"To: {recipient.name} <{recipient.email}>\r\n"
+    if len(line) <= MAX_PLAIN_TO and PLAIN_TO.fullmatch(line):
+        return line.encode("ascii")  # nothing to quote, encode or fold: the same bytes
+    head = EmailMessage(policy=SMTP)
+    head["To"] = check_recipient(recipient)
+    return head.as_bytes().removesuffix(b"\r\n")
+
+
+def quoted_lines(lines: str) -> bytes:
+    """Quoted-printable of CRLF-ended lines (the last may be unended), soft breaks CRLF too."""
+    if "\r\n" in lines:
+        return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
+    # The encoder takes its line ending from the first one it sees: give it one.
+    return binascii.b2a_qp(("\r\n" + lines).encode("utf-8"), istext=True)[2:]
+
+
+def sender_domain(site: Site) -> str:
+    """The domain of the sender address, for Message-IDs and List-Id."""
+    return _domain(site.settings.sender)
+
+
+@lru_cache(maxsize=64)
+def _domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+
+
+def skeleton(site: Site, occurrence: Occurrence, subject: str, charts: Sequence[Chart]) -> bytes:
+    """The message shared by a variant's recipients, with slots for their headers and bodies.
+
+    multipart/alternative: text first, then HTML with its charts as related CID parts. Built
+    once per variant because the email package is slow: personalising is then byte splicing.
+    """
+    message = EmailMessage(policy=SMTP)
+    sender_name, sender_address = parseaddr(site.settings.sender)
+    message["From"] = Address(sender_name, addr_spec=sender_address)
+    if site.settings.reply_to:
+        message["Reply-To"] = site.settings.reply_to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(occurrence.due)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    message["List-Id"] = f"<{occurrence.schedule.id}.{sender_domain(site)}>"
+    message.set_content(TEXT_SLOT.decode(), cte="quoted-printable")
+    message.add_alternative(HTML_SLOT.decode(), subtype="html", cte="quoted-printable")
+    html_part = list(message.iter_parts())[1]
+    for chart in charts:
+        html_part.add_related(
+            chart.png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{chart.cid}>",
+            disposition="inline",
+            filename=f"{chart.cid.partition('@')[0]}.png",
+        )
+    return message.as_bytes()

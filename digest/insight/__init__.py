@@ -1,0 +1,1 @@
+"""Numbers only: per-measure status, statistical process control, staleness."""

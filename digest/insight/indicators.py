@@ -1,0 +1,285 @@
+"""What a digest says about each measure as of a date: values, RAG, direction, SPC, staleness."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from digest.insight import spc
+from digest.model import (
+    MISSING_REASONS,
+    Direction,
+    Frequency,
+    Measure,
+    MeasureStatus,
+    MissingCode,
+    Rag,
+)
+
+Days = npt.NDArray[np.datetime64]
+Floats = npt.NDArray[np.float64]
+Rows = npt.NDArray[np.intp]
+_A = TypeVar("_A", Days, Floats)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One measure's observations up to the as-of date, oldest first."""
+
+    dates: Days  # datetime64[D]
+    values: Floats  # NaN where missing
+    missing: MissingCode | None = None  # of the latest row
+    note: str = ""  # of the latest row
+
+
+def compute(
+    measures: Sequence[Measure],
+    observations: pd.DataFrame,
+    on: date,
+    spc_points: int = 24,
+    history_points: int = 24,
+) -> list[MeasureStatus]:
+    """One status per measure, in the order given, from the rows with period_end <= `on`."""
+    series = split(observations, [m.id for m in measures], on)
+    return [
+        status(m, series.get(m.id), on, spc_points=spc_points, history_points=history_points)
+        for m in measures
+    ]
+
+
+def split(observations: pd.DataFrame, ids: Sequence[str], on: date) -> dict[str, Series]:
+    """Each wanted measure's rows up to `on`, oldest first, grouped in one pass."""
+    period = observations["period_end"].to_numpy(dtype="datetime64[ns]")
+    values = observations["value"].to_numpy(dtype=np.float64)
+    slices = _rows_by_measure(observations["measure"], period, ids, on)
+    # Only the latest row's code and note are shown, so only those are fetched.
+    latest = np.array([r[-1] for r in slices.values()], dtype=np.intp)
+    missing = observations["missing"].take(latest).tolist()
+    notes = observations["note"].take(latest).tolist()
+    return {
+        measure_id: Series(
+            dates=period[r].astype("datetime64[D]"),
+            values=values[r],
+            missing=_missing_code(code),
+            note=note if isinstance(note, str) else "",
+        )
+        for (measure_id, r), code, note in zip(slices.items(), missing, notes, strict=True)
+    }
+
+
+def _rows_by_measure(
+    measure: pd.Series, period: Days, ids: Sequence[str], on: date
+) -> dict[str, Rows]:
+    """Row numbers of each wanted measure with period_end <= `on`, in date order."""
+    codes, uniques = pd.factorize(measure)
+    code_of = {str(u): i for i, u in enumerate(uniques)}
+    wanted = np.array([code_of[i] for i in set(ids) if i in code_of], dtype=np.intp)
+    rows = np.flatnonzero((period <= np.datetime64(on, "D")) & np.isin(codes, wanted))
+    # Sort by measure only (a radix sort when the codes fit 16 bits); each measure's
+    # slice is small and is sorted by date on its own.
+    key = codes[rows].astype(np.uint16) if len(uniques) <= 1 << 16 else codes[rows]
+    rows = rows[np.argsort(key, kind="stable")]
+    sorted_codes = codes[rows]
+    slices: dict[str, Rows] = {}
+    for measure_id in dict.fromkeys(ids):
+        code = code_of.get(measure_id)
+        if code is None:
+            continue
+        lo, hi = np.searchsorted(sorted_codes, [code, code + 1])
+        if hi > lo:
+            mine = rows[lo:hi]
+            slices[measure_id] = mine[np.argsort(period[mine], kind="stable")]
+    return slices
+
+
+def _missing_code(value: object) -> MissingCode | None:
+    if value == "c":
+        return "c"
+    if value == ":":
+        return ":"
+    if value == "z":
+        return "z"
+    return None
+
+
+def _date(day: np.datetime64) -> date:
+    result: date = day.astype("datetime64[D]").item()
+    return result
+
+
+def _value(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def status(
+    measure: Measure,
+    series: Series | None,
+    on: date,
+    *,
+    spc_points: int = 24,
+    history_points: int = 24,
+) -> MeasureStatus:
+    """What a digest says about one measure, from its observations up to `on`."""
+    if series is None:
+        series = Series(np.array([], dtype="datetime64[D]"), np.array([], dtype=np.float64))
+    dates, values = series.dates, series.values
+    period_end = _date(dates[-1]) if dates.size else None
+    value = _value(values[-1]) if values.size else None
+    # The previous period is the row before the latest, whether or not it has a value.
+    previous = _value(values[-2]) if values.size > 1 else None
+    present = values[~np.isnan(values)]
+    return MeasureStatus(
+        measure=measure,
+        as_of=on,
+        period_end=period_end,
+        value=value,
+        missing=series.missing if value is None else None,
+        note=series.note,
+        previous=previous,
+        previous_period_end=_date(dates[-2]) if dates.size > 1 else None,
+        change=value - previous if value is not None and previous is not None else None,
+        last_year=_last_year(dates, values, measure.frequency),
+        rag=rag(measure, value),
+        direction=direction(measure, value, previous),
+        spc=spc.xmr(
+            _tail(present, spc_points).tolist(),
+            measure.polarity,
+            measure.target,
+            measure.target_max,
+        ),
+        stale=present.size == 0 or is_stale(period_end, measure.frequency, on),
+        history=_history(_tail(dates, history_points), _tail(values, history_points)),
+    )
+
+
+def _history(dates: Days, values: Floats) -> tuple[tuple[date, float | None], ...]:
+    days: list[date] = dates.tolist()
+    return tuple(
+        (d, None if v != v else v)  # v != v only for NaN
+        for d, v in zip(days, values.tolist(), strict=True)
+    )
+
+
+def _tail(items: _A, count: int) -> _A:
+    """The last `count` items (none for a count of 0, unlike items[-0:])."""
+    return items[max(len(items) - count, 0) :]
+
+
+def _last_year(dates: Days, values: Floats, frequency: Frequency) -> float | None:
+    """The value for the same period a year before the latest, when the data has it."""
+    if dates.size == 0:
+        return None
+    wanted = np.datetime64(year_before(_date(dates[-1]), frequency), "D")
+    i = int(np.searchsorted(dates, wanted))
+    if i < dates.size and dates[i] == wanted:
+        return _value(values[i])
+    return None
+
+
+def _month_end(year: int, month: int) -> date:
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    return first_of_next - timedelta(days=1)
+
+
+def _same_day_years_before(day: date, years: int) -> date:
+    """The same date `years` earlier; 29 February becomes 28 February."""
+    if day.month == 2 and day.day == 29:
+        return date(day.year - years, 2, 28)
+    return day.replace(year=day.year - years)
+
+
+def year_before(period_end: date, frequency: Frequency) -> date:
+    """The period_end of the same period a year earlier.
+
+    Weekly periods go back 52 weeks, so the weekday matches; month-end periods go to the
+    end of the same month (2024-02-29 -> 2023-02-28, 2025-02-28 -> 2024-02-29); any other
+    date to the same date a year before.
+    """
+    if frequency == "weekly":
+        return period_end - timedelta(weeks=52)
+    if frequency != "daily" and period_end == _month_end(period_end.year, period_end.month):
+        return _month_end(period_end.year - 1, period_end.month)
+    return _same_day_years_before(period_end, 1)
+
+
+def is_stale(latest: date | None, frequency: Frequency, on: date) -> bool:
+    """Whether the latest period_end is older than the measure's frequency allows on `on`.
+
+    daily: the latest is yesterday or today. weekly: within 14 days. monthly: no earlier
+    than the month two months before `on`'s (on 2026-11-26, September 2026 is current and
+    August is stale). quarterly: no earlier than the quarter two quarters back (on
+    2026-11-26, April-June 2026 is current). annual: within two years of `on` to the day.
+    No period at all is stale.
+    """
+    if latest is None:
+        return True
+    if frequency == "daily":
+        return latest < on - timedelta(days=1)
+    if frequency == "weekly":
+        return latest < on - timedelta(days=14)
+    if frequency == "monthly":
+        return _month_index(latest) < _month_index(on) - 2
+    if frequency == "quarterly":
+        return _month_index(latest) // 3 < _month_index(on) // 3 - 2
+    return latest < _same_day_years_before(on, 2)
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def rag(measure: Measure, value: float | None) -> Rag:
+    """Green at or beyond the target, amber within the tolerance of it, red beyond that."""
+    target = measure.target
+    if value is None or target is None or measure.polarity == "info":
+        return "none"
+    tolerance = measure.tolerance or 0.0
+    if measure.polarity == "range":
+        if measure.target_max is None:
+            return "none"
+        shortfall = max(target - value, value - measure.target_max, 0.0)
+    elif measure.polarity == "higher":
+        shortfall = max(target - value, 0.0)
+    else:
+        shortfall = max(value - target, 0.0)
+    if shortfall == 0:
+        return "green"
+    return "amber" if shortfall <= tolerance else "red"
+
+
+def direction(measure: Measure, value: float | None, previous: float | None) -> Direction:
+    """Improving or worsening by polarity; up or down for `info` and an unbounded range.
+
+    For `range`, moving closer to the middle of the range is improving.
+    """
+    if value is None or previous is None:
+        return "none"
+    if value == previous:
+        return "no-change"
+    low, high = measure.target, measure.target_max
+    if measure.polarity == "range" and low is not None and high is not None:
+        middle = (low + high) / 2
+        return _compare(abs(previous - middle), abs(value - middle), "improving", "worsening")
+    if measure.polarity in ("info", "range"):
+        return "up" if value > previous else "down"
+    if measure.polarity == "higher":
+        return _compare(value, previous, "improving", "worsening")
+    return _compare(previous, value, "improving", "worsening")
+
+
+def _compare(a: float, b: float, above: Direction, below: Direction) -> Direction:
+    """`above` when a > b, `below` when a < b, else no-change."""
+    if a > b:
+        return above
+    return below if a < b else "no-change"
+
+
+def missing_reason(status: MeasureStatus) -> str:
+    """Why the latest value is missing, in words ("suppressed"), or "" when it is not."""
+    return MISSING_REASONS[status.missing] if status.missing is not None else ""

@@ -1,0 +1,1 @@
+"""The daemon that fires each occurrence on time, and its leader lease."""

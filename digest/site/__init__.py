@@ -1,0 +1,1 @@
+"""Reading and checking the files the performance team owns."""

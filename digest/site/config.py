@@ -1,0 +1,358 @@
+"""Reads recipients.toml and schedules.toml into frozen, typed objects."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from digest.errors import Problem
+from digest.model import (
+    DIGEST_KINDS,
+    DeliverySettings,
+    DigestKind,
+    Recipient,
+    Schedule,
+    SiteSettings,
+    Span,
+)
+from digest.site.fields import ID_PATTERN, Table
+from digest.site.toml import TomlLines, TomlSyntaxError, parse
+
+RECIPIENTS = "recipients.toml"
+SCHEDULES = "schedules.toml"
+NATIONS = ("england", "wales", "scotland", "northern-ireland", "none")
+SCHEDULED_KINDS = tuple(k for k in DIGEST_KINDS if k != "alert")
+PUBLICATION_KINDS = ("tracker", "deep-dive-invite", "deep-dive-reminder", "deep-dive-summary")
+
+
+@dataclass
+class Config:
+    """What the two TOML files say, with every problem found in them."""
+
+    settings: SiteSettings | None = None
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    recipients: list[Recipient] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    # where each schedule and recipient was written, for cross-checks by site.py
+    schedule_tables: list[Table] = field(default_factory=list)
+    recipient_tables: list[Table] = field(default_factory=list)
+    site_table: Table | None = None
+
+
+def email_problem(address: str) -> str | None:
+    """Why an address is not a usable email address, or None."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f'"{address}" is not a valid email address: {exc}'
+    return None
+
+
+def read_config(root: Path) -> Config:
+    """Read both TOML files of a site; problems are collected, not raised."""
+    config = Config()
+    recipients = _load(root, RECIPIENTS, config.problems)
+    if recipients is not None:
+        _read_recipients(*recipients, config)
+    schedules = _load(root, SCHEDULES, config.problems)
+    if schedules is not None:
+        _read_schedules(*schedules, config)
+    return config
+
+
+def _load(
+    root: Path, name: str, problems: list[Problem]
+) -> tuple[dict[str, Any], TomlLines] | None:
+    path = root / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(Problem(name, 1, f"file not found in {root}: create it (see README)"))
+        return None
+    except UnicodeDecodeError:
+        problems.append(Problem(name, 1, "not UTF-8 text: save it as UTF-8"))
+        return None
+    try:
+        return parse(text)
+    except TomlSyntaxError as exc:
+        problems.append(Problem(name, exc.line, exc.message))
+        return None
+
+
+def _tables(
+    data: dict[str, Any], lines: TomlLines, file: str, name: str, config: Config
+) -> list[Table]:
+    raw = data.get(name, [])
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        config.problems.append(Problem(file, lines.table(name), f"write each {name} as [[{name}]]"))
+        return []
+    return [Table(file, lines, name, i, item, config.problems) for i, item in enumerate(raw)]
+
+
+def _read_recipients(data: dict[str, Any], lines: TomlLines, config: Config) -> None:
+    top = Table(RECIPIENTS, lines, "", 0, data, config.problems)
+    top.check_keys(["recipient"])
+    tables = _tables(data, lines, RECIPIENTS, "recipient", config)
+    for recipient, table in _unique(tables, _read_recipient, "recipient"):
+        config.recipients.append(recipient)
+        config.recipient_tables.append(table)
+
+
+Read = TypeVar("Read", Recipient, Schedule)
+
+
+def _unique(
+    tables: list[Table], read: Callable[[Table], Read | None], what: str
+) -> Iterator[tuple[Read, Table]]:
+    """Each table read, except those that fail or reuse an id (reported with the first line)."""
+    seen: dict[str, int] = {}
+    for table in tables:
+        item = read(table)
+        if item is None:
+            continue
+        if item.id in seen:
+            message = (
+                f'{what} id "{item.id}" is already used on line {seen[item.id]}: ids must be unique'
+            )
+            table.problem("id", message)
+            continue
+        seen[item.id] = table.line("id")
+        yield item, table
+
+
+def _read_recipient(table: Table) -> Recipient | None:
+    table.check_keys(["id", "name", "email", "roles", "themes", "active"])
+    ident = table.identifier("id")
+    name = table.text("name")
+    email = table.checked("email", table.text("email"), email_problem)
+    roles = table.checked("roles", table.words("roles"), _roles_problem)
+    themes = table.words("themes", ())
+    active = table.get("active", bool, "true or false", True)
+    if ident is None or name is None or email is None or roles is None or themes is None:
+        return None
+    return Recipient(ident, name, email, roles, themes, bool(active))
+
+
+def _roles_problem(roles: tuple[str, ...]) -> str | None:
+    if not roles:
+        return 'roles must name at least one role, like ["member"]'
+    bad = [r for r in roles if not ID_PATTERN.match(r)]
+    return f"roles must be single words (a-z, 0-9, hyphens): {', '.join(bad)}" if bad else None
+
+
+def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> None:
+    top = Table(SCHEDULES, lines, "", 0, data, config.problems)
+    top.check_keys(["site", "delivery", "schedule"])
+    site = data.get("site")
+    if not isinstance(site, dict):
+        top.problem(None, "missing the [site] table: add [site] with name, timezone and sender")
+    else:
+        config.site_table = Table(SCHEDULES, lines, "site", 0, site, config.problems)
+        config.settings = _read_site(config.site_table)
+    delivery = data.get("delivery", {})
+    if isinstance(delivery, dict):
+        config.delivery = _read_delivery(
+            Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
+        )
+    tables = _tables(data, lines, SCHEDULES, "schedule", config)
+    for schedule, table in _unique(tables, _read_schedule, "schedule"):
+        config.schedules.append(schedule)
+        config.schedule_tables.append(table)
+
+
+def _read_site(table: Table) -> SiteSettings | None:
+    table.check_keys(
+        [
+            "name",
+            "timezone",
+            "holidays",
+            "closures",
+            "sender",
+            "reply_to",
+            "alerts_to",
+            "deep_dive_window",
+        ]
+    )
+    name = table.text("name")
+    timezone = table.checked("timezone", table.text("timezone"), _timezone_problem)
+    nation = table.choice("holidays", NATIONS, "england")
+    closures = table.dates("closures")
+    sender = table.checked("sender", table.text("sender"), _sender_problem)
+    reply_to = table.checked("reply_to", table.text("reply_to", None), email_problem)
+    alerts_to = table.checked("alerts_to", table.words("alerts_to"), _nonempty("alerts_to"))
+    window = table.span("deep_dive_window", ("days", "working days"), Span(7, "days"))
+    if name is None or timezone is None or nation is None or sender is None:
+        return None
+    if alerts_to is None or window is None:
+        return None
+    return SiteSettings(
+        name=name,
+        timezone=timezone,
+        holidays=nation,
+        sender=sender,
+        alerts_to=alerts_to,
+        deep_dive_window=window,
+        closures=closures,
+        reply_to=reply_to,
+    )
+
+
+def _timezone_problem(name: str) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'timezone "{name}" is not an IANA time zone name, like "Europe/London"'
+    return None
+
+
+def _sender_problem(sender: str) -> str | None:
+    _, address = parseaddr(sender)
+    if not address:
+        return f'sender "{sender}" must be like "Performance Team <performance@example.gov.uk>"'
+    problem = email_problem(address)
+    return f"sender: {problem}" if problem else None
+
+
+def _nonempty(key: str) -> Any:
+    def check(values: tuple[str, ...]) -> str | None:
+        return f"{key} must name at least one recipient or role" if not values else None
+
+    return check
+
+
+def _read_delivery(table: Table) -> DeliverySettings:
+    hints = {
+        "password": "remove it: the password comes only from the DIGEST_SMTP_PASSWORD environment variable"
+    }
+    table.check_keys(
+        ["transport", "pickup_dir", "host", "port", "security", "username", "timeout"], hints
+    )
+    defaults = DeliverySettings()
+    transport = table.choice("transport", ("pickup", "smtp"), defaults.transport)
+    pickup_dir = table.text("pickup_dir", defaults.pickup_dir)
+    host = table.text("host", defaults.host)
+    port = table.checked(
+        "port", table.get("port", int, "a whole number", defaults.port), _port_problem
+    )
+    security = table.choice("security", ("starttls", "tls", "none"), defaults.security)
+    username = table.text("username", None)
+    timeout = table.get("timeout", int, "a whole number of seconds", int(defaults.timeout_seconds))
+    if transport == "smtp" and security == "none":
+        if host and not is_loopback(host):
+            table.problem(
+                "security",
+                f'security "none" is allowed only to a loopback host, not "{host}": use "starttls" or "tls"',
+            )
+        if username:
+            table.problem(
+                "username",
+                'a username needs security "starttls" or "tls": credentials are never sent in clear',
+            )
+    return DeliverySettings(
+        transport=transport or defaults.transport,  # type: ignore[arg-type]
+        pickup_dir=pickup_dir or defaults.pickup_dir,
+        host=host or defaults.host,
+        port=port or defaults.port,
+        security=security or defaults.security,  # type: ignore[arg-type]
+        username=username,
+        timeout_seconds=float(timeout or defaults.timeout_seconds),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _port_problem(port: int) -> str | None:
+    return None if 0 < port < 65536 else f"port {port} must be between 1 and 65535"
+
+
+_SCHEDULE_KEYS = (
+    "id",
+    "digest",
+    "to",
+    "cron",
+    "working_days_only",
+    "measures",
+    "catch_up",
+    "after",
+    "offset",
+    "before_deadline",
+    "at",
+)
+
+
+def _read_schedule(table: Table) -> Schedule | None:
+    table.check_keys(_SCHEDULE_KEYS)
+    ident = table.identifier("id")
+    kind = table.choice("digest", SCHEDULED_KINDS)
+    to = table.checked("to", table.words("to"), _nonempty("to"))
+    cron = table.text("cron", None)
+    after = table.text("after", None)
+    working = table.get("working_days_only", bool, "true or false", False)
+    measures = table.words("measures", ())
+    catch_up = table.span("catch_up", ("minutes", "hours", "days"), Span(12, "hours"))
+    offset = table.span("offset", ("days", "working days"), None)
+    before = table.span("before_deadline", ("days", "working days"), None)
+    at = table.clock("at")
+    _check_trigger(table, kind, cron, after, offset, before, at)
+    if ident is None or kind is None or to is None or measures is None or catch_up is None:
+        return None
+    if cron is None and after is None:
+        return None
+    return Schedule(
+        id=ident,
+        digest=cast(DigestKind, kind),
+        to=to,
+        cron=cron,
+        working_days_only=bool(working),
+        measures=measures,
+        catch_up=catch_up.as_timedelta() if catch_up else timedelta(hours=12),
+        after=after,
+        offset=offset,
+        before_deadline=before,
+        at=at,
+    )
+
+
+def _check_trigger(
+    table: Table,
+    kind: str | None,
+    cron: str | None,
+    after: str | None,
+    offset: Span | None,
+    before: Span | None,
+    at: object,
+) -> None:
+    if cron is not None and after is not None:
+        table.problem("after", 'a schedule has either "cron" or "after", never both: remove one')
+    elif cron is None and after is None:
+        table.problem(
+            None, f'{table.label} needs "cron" (a time) or "after" (a scorecard publication)'
+        )
+    if cron is not None:
+        for key, value in (("offset", offset), ("before_deadline", before), ("at", at)):
+            if value is not None:
+                table.problem(key, f'"{key}" goes with "after", not with "cron": remove it')
+    if offset is not None and before is not None:
+        table.problem("before_deadline", 'use "offset" or "before_deadline", not both')
+    if kind in ("deep-dive-invite", "deep-dive-reminder", "deep-dive-summary") and cron is not None:
+        table.problem(
+            "cron",
+            f'digest "{kind}" follows a publication: use after = "SCORECARD" instead of cron',
+        )
