@@ -12,7 +12,8 @@ from types import ModuleType
 from typing import Any
 
 from digest import calendar
-from digest.email.words import count_phrase, format_date, format_long_date
+from digest.calendar.words import format_date, format_long_date
+from digest.email.words import count_phrase
 from digest.model import Occurrence, Publication, Site
 from digest.site.catalogue import PUBLICATIONS, REQUESTS
 from digest.site.load import LoadedSite

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from digest.calendar import words as dates
 from digest.model import (
     MISSING_REASONS,
     Assurance,
@@ -17,6 +18,11 @@ from digest.model import (
     Unit,
     Variation,
 )
+
+# Dates have their words beside the calendar; the templates find them here too.
+format_date = dates.format_date
+format_long_date = dates.format_long_date
+format_month = dates.format_month
 
 MINUS = "\u2212"  # a true minus sign: screen readers say "minus", not "dash"
 
@@ -125,21 +131,6 @@ def format_change(change: float, measure: Measure) -> str:
     if measure.unit == "days":
         return f"{sign}{number} days"
     return f"{sign}{number}"
-
-
-def format_date(on: date) -> str:
-    """ "31 October 2026"."""
-    return f"{on.day} {on:%B %Y}"
-
-
-def format_long_date(on: date) -> str:
-    """ "Thursday 19 November 2026"."""
-    return f"{on:%A} {format_date(on)}"
-
-
-def format_month(on: date) -> str:
-    """ "October 2026"."""
-    return f"{on:%B %Y}"
 
 
 def format_period(period_end: date, frequency: Frequency) -> str:

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from digest.calendar import deep_dive_deadline
-from digest.email.words import format_date, format_long_date
+from digest.calendar.words import format_date, format_long_date
 from digest.errors import ConfigError, DigestError, UsageError
 from digest.model import DeepDiveRequest, Measure, Publication, Recipient, Site
 from digest.site.catalogue import (
