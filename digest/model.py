@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -24,6 +25,9 @@ Direction = Literal["improving", "worsening", "no-change", "up", "down", "none"]
 Variation = Literal["improvement", "concern", "neutral", "common-cause", "insufficient-data"]
 Assurance = Literal["pass", "fail", "inconsistent", "none"]
 MissingCode = Literal["c", ":", "z"]
+
+# What tells the time: passed in from the CLI or the daemon, never read below them.
+Clock = Callable[[], datetime]
 
 DIGEST_KINDS: tuple[str, ...] = get_args(DigestKind)
 MISSING_REASONS: dict[str, str] = {

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.cli import main
-from digest.cli import site_commands as commands
+from digest.cli import main as cli_main
 from digest.model import Publication, Site
 from digest.site import recording
 from tests.sites import write_site
@@ -23,7 +22,6 @@ NOVEMBER_ROW = "social-care,2026-11-30,2026-12-10,https://example.gov.uk/sc/2026
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The test site, with the CLI's clock fixed at NOW."""
-    monkeypatch.setattr(commands, "now_utc", lambda: NOW)
     return write_site(tmp_path / "site")
 
 
@@ -410,3 +408,8 @@ def test_a_deadline_on_christmas_day_moves_past_the_holidays_and_closures(
     assert "closed on Wednesday 30 December 2026" in capsys.readouterr().err
     rows = (site / REQUESTS).read_text(encoding="utf-8").splitlines()
     assert rows[-1] == "social-care,2026-11-30,visits,lead,2026-12-26"
+
+
+def main(argv: list[str], now: datetime = NOW) -> int:
+    """The CLI with its clock fixed at NOW."""
+    return cli_main(argv, clock=lambda: now)

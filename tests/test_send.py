@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from digest.cli import main
-from digest.cli import site_commands as commands
+from digest.cli import main as cli_main
 from tests.sites import send_by_smtp, write_site
 from tests.smtp_server import SmtpServer
 
 MEMBERS = {"chair@example.gov.uk", "lead@example.gov.uk", "a@example.gov.uk"}
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(commands, "now_utc", lambda: datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def main(argv: list[str], now: datetime = NOW) -> int:
+    """The CLI with its clock fixed."""
+    return cli_main(argv, clock=lambda: now)
 
 
 def smtp_site(tmp_path: Path, server: SmtpServer) -> Path:
@@ -85,8 +87,7 @@ def test_a_temporary_refusal_is_retried_later_and_delivered(
         status = json.loads(capsys.readouterr().out)
         assert status["deliveries"]["retrying"] == 1
         later = datetime(2026, 11, 26, 9, 2, tzinfo=UTC)  # past the first one-minute backoff
-        monkeypatch.setattr(commands, "now_utc", lambda: later)
-        assert main(["--site", str(site), "retry"]) == 0
+        assert main(["--site", str(site), "retry"], now=later) == 0
     assert delivered(server)["a@example.gov.uk"] == 1
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from digest.cli import main
-from digest.cli import site_commands as commands
+from digest.cli import main as cli_main
 from tests.sites import write_site
 
 NOW = datetime(2026, 11, 12, 6, 0, tzinfo=UTC)
@@ -19,12 +18,13 @@ NOW = datetime(2026, 11, 12, 6, 0, tzinfo=UTC)
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The test site, with the CLI's clock fixed at NOW."""
-    monkeypatch.setattr(commands, "now_utc", lambda: NOW)
     return write_site(tmp_path / "site")
 
 
-def upcoming(site: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    assert main(["--site", str(site), "upcoming", *args]) == 0
+def upcoming(
+    site: Path, capsys: pytest.CaptureFixture[str], *args: str, now: datetime = NOW
+) -> Any:
+    assert main(["--site", str(site), "upcoming", *args], now=now) == 0
     out = capsys.readouterr().out
     return json.loads(out) if "--json" in args else out
 
@@ -150,10 +150,10 @@ def test_without_from_it_starts_today_in_the_site_timezone(
 def test_a_new_publication_shows_up_as_its_tracker_occurrence(
     site: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(commands, "now_utc", lambda: datetime(2026, 12, 10, 8, 0, tzinfo=UTC))
-    assert upcoming(site, capsys, "--from", "2026-12-10", "--days", "1", "--json") == [
-        daily("2026-12-10", "+00:00")
-    ]
+    december_10 = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)
+    assert upcoming(
+        site, capsys, "--from", "2026-12-10", "--days", "1", "--json", now=december_10
+    ) == [daily("2026-12-10", "+00:00")]
     publish = [
         "publish",
         "social-care",
@@ -162,13 +162,18 @@ def test_a_new_publication_shows_up_as_its_tracker_occurrence(
         "--url",
         "https://x.example/nov",
     ]
-    assert main(["--site", str(site), *publish]) == 0
+    assert main(["--site", str(site), *publish], now=december_10) == 0
     capsys.readouterr()
 
-    rows = upcoming(site, capsys, "--from", "2026-12-10", "--days", "1", "--json")
+    rows = upcoming(site, capsys, "--from", "2026-12-10", "--days", "1", "--json", now=december_10)
 
     assert [(row["schedule"], row["at"], row["key"], row["recipients"]) for row in rows] == [
         ("daily", "2026-12-10T07:30:00+00:00", "2026-12-10", 2),
         ("tracker", "2026-12-10T09:00:00+00:00", "social-care:2026-11-30", 3),
         ("invite", "2026-12-10T10:00:00+00:00", "social-care:2026-11-30", 3),
     ]
+
+
+def main(argv: list[str], now: datetime = NOW) -> int:
+    """The CLI with its clock fixed at NOW."""
+    return cli_main(argv, clock=lambda: now)

@@ -7,28 +7,16 @@ import json
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from digest import calendar
 from digest.calendar.words import format_date, format_long_date
+from digest.cli.site_commands import local_today, open_site
 from digest.email.words import count_phrase
 from digest.model import Occurrence, Publication, Site
 from digest.site.catalogue import PUBLICATIONS, REQUESTS
 from digest.site.load import LoadedSite
 from digest.site.recording import record_publication, record_request
-
-
-def _commands() -> ModuleType:
-    # digest.cli.site_commands imports this module at its end: import it when first needed.
-    from digest.cli import site_commands as commands
-
-    return commands
-
-
-def _today(root: Path) -> date:
-    return _commands().local_today(root)  # type: ignore[no-any-return]
 
 
 def _warn(loaded: LoadedSite) -> None:
@@ -40,9 +28,9 @@ def _warn(loaded: LoadedSite) -> None:
 
 
 def cmd_upcoming(args: argparse.Namespace) -> int:
-    loaded: LoadedSite = _commands().open_site(args.site)
+    loaded: LoadedSite = open_site(args)
     site = loaded.site
-    first = args.start or _today(args.site)
+    first = args.start or local_today(args)
     last = first + timedelta(days=args.days - 1)
     occurrences = occurrences_in_days(site, first, args.days)
     if args.json:
@@ -122,13 +110,13 @@ def _publication_phrase(publication: Publication) -> str:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    today = _today(args.site)
+    today = local_today(args)
     publication, loaded = record_publication(
         args.site, args.scorecard, args.period_end, args.url, args.on or today, today
     )
     _warn(loaded)
     print(f"Recorded in {PUBLICATIONS}: {_publication_phrase(publication)}, {publication.url}")
-    for line in publication_plan(loaded.site, publication, _commands().now_utc()):
+    for line in publication_plan(loaded.site, publication, args.clock()):
         print(line)
     return 0
 
@@ -162,7 +150,7 @@ def publication_plan(site: Site, publication: Publication, now: datetime) -> lis
 
 
 def cmd_request(args: argparse.Namespace) -> int:
-    today = _today(args.site)
+    today = local_today(args)
     recorded = record_request(args.site, args.measure, args.by, args.on or today, today)
     request = recorded.request
     what = (

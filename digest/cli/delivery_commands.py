@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from digest import calendar
-from digest.cli import site_commands as commands
 from digest.cli.site_commands import find_schedule, local_today, occurrence_for, open_site
 from digest.delivery import outbox, store
 from digest.delivery.outbox import Claimed
@@ -22,12 +21,7 @@ from digest.errors import ConfigError
 from digest.model import Occurrence
 from digest.site.load import load_site
 
-PROGRESS_FROM = 36
-
-
-def now_utc() -> datetime:
-    """The CLI's clock (one place, so tests can fix it)."""
-    return commands.now_utc()  # a bar only for runs bigger than this, and only on a terminal
+PROGRESS_FROM = 36  # a bar only for runs bigger than this, and only on a terminal
 
 
 class ProgressBar:
@@ -51,8 +45,8 @@ class ProgressBar:
 
 def service_for(args: argparse.Namespace) -> Service:
     """The site (refused if it has problems: never a half-right digest) and its store."""
-    loaded = open_site(args.site, strict=True)
-    return Service(loaded, store.open_store(args.site), transport_for, now_utc)
+    loaded = open_site(args, strict=True)
+    return Service(loaded, store.open_store(args.site), transport_for, args.clock)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -60,7 +54,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         return _dry_run(args)
     service = service_for(args)
     schedule = find_schedule(service.site, args.schedule)
-    occurrence = occurrence_for(service.site, schedule, args.on or local_today(args.site))
+    occurrence = occurrence_for(service.site, schedule, args.on or local_today(args))
     service.progress = ProgressBar(len(service.site.audience(schedule.to)))
     outcome = asyncio.run(service.run(occurrence))
     _print_outcome(service, occurrence, outcome)
@@ -92,9 +86,9 @@ def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    loaded = open_site(args.site, strict=True)
+    loaded = open_site(args, strict=True)
     schedule = find_schedule(loaded.site, args.schedule)
-    occurrence = occurrence_for(loaded.site, schedule, args.on or local_today(args.site))
+    occurrence = occurrence_for(loaded.site, schedule, args.on or local_today(args))
     statuses = statuses_for(loaded, occurrence.on)
     batch = batch_for(loaded, occurrence, statuses=statuses)
     count = 0
@@ -115,7 +109,7 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 def cmd_retry(args: argparse.Namespace) -> int:
     service = service_for(args)
-    now = now_utc()
+    now = args.clock()
     recovered = outbox.recover(service.store, now)
     requeued = outbox.requeue_failed(service.store, now) if args.failed else 0
     report = asyncio.run(service.deliver())
@@ -132,14 +126,14 @@ def cmd_retry(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     problems: list[str] = []
     try:
-        loaded = load_site(args.site, local_today(args.site))
+        loaded = load_site(args.site, local_today(args))
         problems.extend(str(p) for p in loaded.problems)
         site = loaded.site
     except ConfigError as exc:
         problems.extend(str(p) for p in exc.problems)
         site = None
     state = store.open_store(args.site)
-    report = _status(state, site, problems)
+    report = _status(state, site, problems, args.clock())
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
@@ -147,7 +141,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if report["problems"] else 0
 
 
-def _status(state: store.Store, site: Any, problems: list[str]) -> dict[str, Any]:
+def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -> dict[str, Any]:
     zone = calendar.site_timezone(site.settings) if site is not None else None
     runs = [_run_row(r, zone) for r in store.recent_runs(state, 10)]
     deliveries = store.counts(state)
@@ -157,7 +151,6 @@ def _status(state: store.Store, site: Any, problems: list[str]) -> dict[str, Any
         )
     upcoming = []
     if site is not None:
-        now = now_utc()
         for occurrence in calendar.occurrences_between(site, now, now + timedelta(days=7))[:5]:
             upcoming.append({
                 "schedule": occurrence.schedule.id, "digest": occurrence.schedule.digest,
@@ -212,9 +205,9 @@ def _status_text(report: dict[str, Any]) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from digest.schedule.daemon import Daemon, Runner
 
-    loaded = open_site(args.site, strict=True)
-    daemon = Daemon.start(loaded, store.open_store(args.site), transport_for, now_utc)
-    asyncio.run(_serve(Runner(daemon, now_utc)))
+    loaded = open_site(args, strict=True)
+    daemon = Daemon.start(loaded, store.open_store(args.site), transport_for, args.clock)
+    asyncio.run(_serve(Runner(daemon, args.clock)))
     return 0
 
 

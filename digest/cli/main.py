@@ -8,10 +8,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from digest.errors import ConfigError, DigestError, UsageError
+from digest.model import Clock
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -112,9 +113,16 @@ def _handler(command: str) -> Handler:
     return getattr(module, "cmd_" + command.replace("-", "_"))  # type: ignore[no-any-return]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def system_clock() -> datetime:
+    """The one place digest reads the clock."""
+    return datetime.now(UTC)
+
+
+def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
+    """Run one command; `clock` tells every command the time (tests pass a fixed one)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     args.site = (args.site or Path(os.environ.get("DIGEST_SITE") or ".")).resolve()
     # Our own events at INFO; libraries (alembic, apscheduler) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)

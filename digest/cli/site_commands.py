@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,27 +14,23 @@ from digest.cli.report import indicator_rows, indicators_table, measure_explanat
 from digest.email.prepare import batch_for, statuses_for
 from digest.email.trial import rendering_problems, template_problems
 from digest.errors import ConfigError, Problem, UsageError
-from digest.model import Occurrence, Schedule, Site
+from digest.model import Clock, Occurrence, Schedule, Site
 from digest.site.load import LoadedSite, load_site
 
 
-def now_utc() -> datetime:
-    """The one place the CLI reads the clock."""
-    return datetime.now(UTC)
-
-
-def local_today(root: Path) -> date:
-    """Today in the site's timezone (UTC when the timezone cannot be read yet)."""
+def local_today(args: argparse.Namespace) -> date:
+    """Today in the site's timezone by the command's clock (UTC when the timezone cannot be read yet)."""
     from digest.site.config import read_config
 
-    settings = read_config(root).settings
+    settings = read_config(args.site).settings
     zone = ZoneInfo(settings.timezone) if settings else UTC
-    return now_utc().astimezone(zone).date()
+    clock: Clock = args.clock
+    return clock().astimezone(zone).date()
 
 
-def open_site(root: Path, *, strict: bool = False) -> LoadedSite:
+def open_site(args: argparse.Namespace, *, strict: bool = False) -> LoadedSite:
     """Load the site; warn of problems on stderr, or refuse them when `strict`."""
-    loaded = load_site(root, local_today(root))
+    loaded = load_site(args.site, local_today(args))
     if strict and loaded.problems:
         raise ConfigError(list(loaded.problems))
     for problem in loaded.problems:
@@ -44,13 +40,13 @@ def open_site(root: Path, *, strict: bool = False) -> LoadedSite:
 
 def cmd_check(args: argparse.Namespace) -> int:
     try:
-        loaded = load_site(args.site, local_today(args.site))
+        loaded = load_site(args.site, local_today(args))
     except ConfigError as exc:
         problems = exc.problems
     else:
         problems = list(loaded.problems)
         if not problems:  # a trial render needs a sound site
-            problems.extend(_template_problems(loaded, local_today(args.site)))
+            problems.extend(_template_problems(loaded, local_today(args)))
     for problem in problems:
         print(problem)
     if problems:
@@ -72,8 +68,8 @@ def _template_problems(loaded: LoadedSite, today: date) -> list[Problem]:
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
-    loaded = open_site(args.site)
-    on = args.on or local_today(args.site)
+    loaded = open_site(args)
+    on = args.on or local_today(args)
     statuses = statuses_for(loaded, on)
     if args.measure:
         chosen = [s for s in statuses if s.measure.id == args.measure]
@@ -109,10 +105,10 @@ def occurrence_for(site: Site, schedule: Schedule, on: date) -> Occurrence:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    loaded = open_site(args.site)
+    loaded = open_site(args)
     site = loaded.site
     schedule = find_schedule(site, args.schedule)
-    occurrence = occurrence_for(site, schedule, args.on or local_today(args.site))
+    occurrence = occurrence_for(site, schedule, args.on or local_today(args))
     if args.recipient and site.recipient(args.recipient) is None:
         raise UsageError(f'no recipient "{args.recipient}" in recipients.toml')
     recipients = [args.recipient] if args.recipient else None

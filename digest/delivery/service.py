@@ -11,7 +11,6 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from digest.delivery import outbox, store
 from digest.delivery.store import Store
@@ -19,11 +18,10 @@ from digest.delivery.transports import Transport
 from digest.delivery.worker import DeliveryReport, Progress, deliver
 from digest.email.prepare import alert_occurrence, batch_for, stale_shown, statuses_for
 from digest.email.render import Batch
-from digest.model import Alert, MeasureStatus, Occurrence, OutgoingMessage, Site
+from digest.model import Alert, Clock, MeasureStatus, Occurrence, OutgoingMessage, Site
 from digest.site.load import LoadedSite
 
 log = logging.getLogger("digest")
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
