@@ -29,10 +29,6 @@ class ConfigError(DigestError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class DataError(ConfigError):
-    """Problems in the data files (CSV or XLSX rows)."""
-
-
 class DeliveryError(DigestError):
     """A message could not be handed over; `permanent` says whether to retry."""
 
@@ -47,4 +43,12 @@ class HeaderInjectionError(DigestError):
 
 
 class UsageError(DigestError):
-    """The command line asked for something that cannot be done (exit 2)."""
+    """The command line asked for something that cannot be done (exit 2).
+
+    `argument` names the input the message is about ("url", "period_end"), so
+    each front end can say it its own way: the CLI as `--url`, a page as a field.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        self.argument = argument
+        super().__init__(message)

@@ -131,7 +131,8 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
     try:
         return _handler(args.command)(args)
     except UsageError as exc:
-        print(f"digest {args.command}: {exc}", file=sys.stderr)
+        flag = f"--{exc.argument.replace('_', '-')} " if exc.argument else ""
+        print(f"digest {args.command}: {flag}{exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:
         for problem in exc.problems:

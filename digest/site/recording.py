@@ -67,17 +67,19 @@ def check_publication(
         )
     if not _is_web_address(url):
         raise UsageError(
-            f'--url "{url}" is not a web address: give the link members open, starting with https://'
+            f'"{url}" is not a web address: give the link members open, starting with https://',
+            argument="url",
         )
     if period_end > today:
         raise UsageError(
-            f"--period-end {period_end} is in the future (today is {today}): "
-            "record a scorecard once its period has ended"
+            f"{period_end} is in the future (today is {today}): "
+            "record a scorecard once its period has ended",
+            argument="period_end",
         )
     if on < period_end:
         raise UsageError(
             f"the publication date {on} is before the end of the period it reports ({period_end}): "
-            "check --on and --period-end"
+            "check the publication date and the period end"
         )
     for existing in site.publications:
         if (existing.scorecard, existing.period_end) == (scorecard, period_end):
@@ -140,7 +142,7 @@ def publication_for_request(site: Site, scorecard: str, on: date) -> Publication
         first = min(published, key=lambda p: p.published_on)
         raise DigestError(
             f"the request date {on} is before the first publication of {scorecard} "
-            f"(published {first.published_on}): check --on"
+            f"(published {first.published_on}): check the date of the request"
         )
     return max(before, key=lambda p: (p.published_on, p.period_end))
 
