@@ -236,6 +236,11 @@ class Alert:
     title: str
     details: tuple[str, ...]
 
+    @staticmethod
+    def key_for(kind: str, cause: str) -> str:
+        """A stable key naming one cause: the same cause gives the same key, so one alert."""
+        return f"{kind}:{hashlib.sha256(cause.encode('utf-8')).hexdigest()[:16]}"
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from digest.delivery.outbox import (
-    LEASE,
+    CLAIM_LEASE,
     Claimed,
     Failure,
     claim,
@@ -124,7 +124,7 @@ async def deliver(
     batch_size: int = 100,
     stop: asyncio.Event | None = None,
     progress: Progress | None = None,
-    lease: timedelta = LEASE,
+    lease: timedelta = CLAIM_LEASE,
 ) -> DeliveryReport:
     """Send everything due through `transport` until nothing is left, the server
     cannot be used, or `stop` is set (the message in hand is finished first)."""

@@ -186,7 +186,7 @@ def theme_title(theme: str) -> str:
 
 
 @dataclass(frozen=True)
-class Row:
+class Detail:
     """One labelled line of a measure's details."""
 
     label: str
@@ -207,7 +207,7 @@ class MeasureView:
     rag_label: str
     attention: bool
     stale_note: str
-    details: tuple[Row, ...]
+    details: tuple[Detail, ...]
     request_url: str = ""
 
 
@@ -241,7 +241,7 @@ def needs_attention(status: MeasureStatus) -> bool:
     return status.rag == "red" or status.variation == "concern"
 
 
-def _details(status: MeasureStatus, *, brief: bool) -> tuple[Row, ...]:
+def _details(status: MeasureStatus, *, brief: bool) -> tuple[Detail, ...]:
     m = status.measure
     candidates: list[tuple[str, str | None]] = [
         ("Target", format_target(m)),
@@ -255,7 +255,9 @@ def _details(status: MeasureStatus, *, brief: bool) -> tuple[Row, ...]:
     ]
     keep = {"Target", "Change", "Variation (SPC)", "Note"} if brief else None
     return tuple(
-        Row(label, text) for label, text in candidates if text and (keep is None or label in keep)
+        Detail(label, text)
+        for label, text in candidates
+        if text and (keep is None or label in keep)
     )
 
 

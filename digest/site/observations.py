@@ -69,7 +69,7 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Table:
+class ObservationTable:
     """The rows of one or more files: their columns, file and line numbers."""
 
     columns: dict[str, Column]
@@ -115,7 +115,7 @@ def read_observations(
     return _checked(_joined(tables), {m.id: m for m in measures}, today, problems)
 
 
-def _read_file(root: Path, path: Path, problems: list[Problem]) -> Table | None:
+def _read_file(root: Path, path: Path, problems: list[Problem]) -> ObservationTable | None:
     name = path.relative_to(root).as_posix()
     try:
         frame, lines = (
@@ -134,7 +134,7 @@ def _read_file(root: Path, path: Path, problems: list[Problem]) -> Table | None:
     if len(kept) < len(frame):
         columns = {c: _rows_of(column, kept) for c, column in columns.items()}
     columns = {c: columns.get(c) or _blank(len(kept)) for c in COLUMNS}
-    return Table(columns, [name], np.zeros(len(kept), dtype=np.intp), lines[kept])
+    return ObservationTable(columns, [name], np.zeros(len(kept), dtype=np.intp), lines[kept])
 
 
 def _header_fits(name: str, header: list[str], problems: list[Problem]) -> bool:
@@ -212,7 +212,7 @@ def _blank(count: int) -> Column:
     return Column(np.zeros(count, dtype=np.intp), np.array([""], dtype=object))
 
 
-def _joined(tables: list[Table]) -> Table:
+def _joined(tables: list[ObservationTable]) -> ObservationTable:
     """One table of every file's rows, in file order; codes renumbered past earlier texts."""
     if len(tables) == 1:
         return tables[0]
@@ -224,7 +224,7 @@ def _joined(tables: list[Table]) -> Table:
         columns[name] = Column(codes, np.concatenate([p.texts for p in parts]))
     file_of = np.concatenate([np.full(len(t), i, dtype=np.intp) for i, t in enumerate(tables)])
     lines = np.concatenate([t.lines for t in tables])
-    return Table(columns, [t.files[0] for t in tables], file_of, lines)
+    return ObservationTable(columns, [t.files[0] for t in tables], file_of, lines)
 
 
 def _cell_text(cell: object) -> str:
@@ -246,7 +246,7 @@ def _first_line(exc: Exception) -> str:
 class _Reporter:
     """Collects row problems, listing a few of each kind per file and counting the rest."""
 
-    def __init__(self, table: Table, problems: list[Problem]) -> None:
+    def __init__(self, table: ObservationTable, problems: list[Problem]) -> None:
         self.table = table
         self.problems = problems
         self.bad = np.zeros(len(table), dtype=bool)
@@ -293,7 +293,7 @@ def _percent(measure: Measure) -> bool:
 
 
 def _checked(
-    table: Table, measures: dict[str, Measure], today: date, problems: list[Problem]
+    table: ObservationTable, measures: dict[str, Measure], today: date, problems: list[Problem]
 ) -> pd.DataFrame:
     measure, period_text = table.columns["measure"], table.columns["period_end"]
     reporter = _Reporter(table, problems)
@@ -343,7 +343,7 @@ def _nanoseconds(dates: pd.Series) -> npt.NDArray[np.datetime64]:
 
 
 def _values(
-    table: Table, measures: dict[str, Measure], reporter: _Reporter
+    table: ObservationTable, measures: dict[str, Measure], reporter: _Reporter
 ) -> tuple[npt.NDArray[np.float64], Texts]:
     text = table.columns["value"]
     texts = text.series()
@@ -368,7 +368,7 @@ def _values(
 
 
 def _check_month_ends(
-    table: Table, period: npt.NDArray[np.datetime64], measures: dict[str, Measure],
+    table: ObservationTable, period: npt.NDArray[np.datetime64], measures: dict[str, Measure],
     reporter: _Reporter,
 ) -> None:  # fmt: skip
     monthly = np.flatnonzero(_per_measure(table.columns["measure"], measures, _monthly))
@@ -386,7 +386,7 @@ def _check_month_ends(
 
 
 def _frame(
-    table: Table, period: npt.NDArray[np.datetime64], value: npt.NDArray[np.float64],
+    table: ObservationTable, period: npt.NDArray[np.datetime64], value: npt.NDArray[np.float64],
     missing: Texts, good: Bools, problems: list[Problem],
 ) -> pd.DataFrame:  # fmt: skip
     """The good rows, each measure/period once (the first given); repeats are reported."""
@@ -421,7 +421,7 @@ def _repeated(key: npt.NDArray[np.int64], size: int) -> Bools:
 
 
 def _report_repeats(
-    table: Table, rows: Ints, key: npt.NDArray[np.int64], repeated: Bools,
+    table: ObservationTable, rows: Ints, key: npt.NDArray[np.int64], repeated: Bools,
     period: npt.NDArray[np.datetime64], problems: list[Problem],
 ) -> None:  # fmt: skip
     listed = rows[repeated][: LISTED_PER_PROBLEM * 5]
