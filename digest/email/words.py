@@ -15,9 +15,9 @@ from digest.model import (
     MeasureStatus,
     MissingCode,
     Rag,
-    Unit,
     Variation,
 )
+from digest.units import UNITS
 
 # Dates have their words beside the calendar; the templates find them here too.
 format_date = dates.format_date
@@ -25,8 +25,6 @@ format_long_date = dates.format_long_date
 format_month = dates.format_month
 
 MINUS = "\u2212"  # a true minus sign: screen readers say "minus", not "dash"
-
-DEFAULT_DECIMALS: dict[Unit, int] = {"count": 0, "percent": 1, "rate": 1, "days": 0, "number": 1}
 
 RAG_SYMBOLS: dict[Rag, str] = {
     "green": "\u2714",
@@ -80,7 +78,7 @@ FREQUENCY_PLURALS: dict[Frequency, str] = {
 
 def decimals_of(measure: Measure) -> int:
     """Display precision: the catalogue's, else the unit's default."""
-    return measure.decimals if measure.decimals is not None else DEFAULT_DECIMALS[measure.unit]
+    return measure.decimals if measure.decimals is not None else UNITS[measure.unit].decimals
 
 
 def format_number(value: float, decimals: int) -> str:
@@ -92,13 +90,10 @@ def format_number(value: float, decimals: int) -> str:
 def format_value(value: float, measure: Measure) -> str:
     """A value in the measure's unit: "84.2%", "67.0 per 10,000", "312 days", "1,234"."""
     number = format_number(value, decimals_of(measure))
-    if measure.unit == "percent":
-        return f"{number}%"
-    if measure.unit == "rate":
-        return f"{number} per 10,000"
-    if measure.unit == "days":
-        return f"{number} day" if number == "1" else f"{number} days"
-    return number
+    unit = UNITS[measure.unit]
+    if number == "1" and unit.singular_suffix is not None:
+        return number + unit.singular_suffix
+    return number + unit.suffix
 
 
 def format_missing(code: MissingCode | None) -> str:
@@ -124,13 +119,7 @@ def format_change(change: float, measure: Measure) -> str:
     """A signed change: "+1.3 pts" for percentages, "+12" or "-2.0 per 10,000" otherwise."""
     number = format_number(change, decimals_of(measure))
     sign = "+" if change > 0 and number.strip("0.,") else ""
-    if measure.unit == "percent":
-        return f"{sign}{number} pts"
-    if measure.unit == "rate":
-        return f"{sign}{number} per 10,000"
-    if measure.unit == "days":
-        return f"{sign}{number} days"
-    return f"{sign}{number}"
+    return f"{sign}{number}{UNITS[measure.unit].change_suffix}"
 
 
 def format_period(period_end: date, frequency: Frequency) -> str:

@@ -11,6 +11,7 @@ import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,8 +20,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from digest.errors import Problem
-from digest.model import Measure
+from digest.model import Measure, Unit
 from digest.site.fields import suggestion
+from digest.units import UNITS
 
 FOLDER = "data/observations"
 COLUMNS = ("measure", "period_end", "value", "note")
@@ -288,8 +290,8 @@ def _monthly(measure: Measure) -> bool:
     return measure.frequency == "monthly"
 
 
-def _percent(measure: Measure) -> bool:
-    return measure.unit == "percent"
+def _in_unit(unit: Unit, measure: Measure) -> bool:
+    return measure.unit == unit
 
 
 def _checked(
@@ -358,10 +360,15 @@ def _values(
     infinite = ~np.isfinite(numbers.fillna(0).to_numpy())
     reporter.report(text.rows(infinite), 'value "{}" is not a finite number', text)
     value = text.rows(np.asarray(numbers, dtype=np.float64))
-    percent = _per_measure(table.columns["measure"], measures, _percent)
-    with np.errstate(invalid="ignore"):
-        outside = percent & ((value < 0) | (value > 100))
-    reporter.report(outside, "value {} is a percentage outside 0-100: write 84.5 for 84.5%", text)
+    for unit in UNITS.values():
+        if unit.low is None and unit.high is None:
+            continue
+        of_unit = _per_measure(table.columns["measure"], measures, partial(_in_unit, unit.name))
+        low = -np.inf if unit.low is None else unit.low
+        high = np.inf if unit.high is None else unit.high
+        with np.errstate(invalid="ignore"):
+            outside = of_unit & ((value < low) | (value > high))
+        reporter.report(outside, "value {} " + unit.out_of_bounds, text)
     codes = text.texts.copy()
     codes[~coded.to_numpy(dtype=bool)] = None
     return value, text.rows(codes)
