@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from digest.calendar import words as dates
+from digest.insight.spc import MIN_POINTS
 from digest.model import (
     MISSING_REASONS,
     Assurance,
@@ -15,6 +16,7 @@ from digest.model import (
     MeasureStatus,
     MissingCode,
     Rag,
+    SpcResult,
     Variation,
 )
 from digest.units import UNITS
@@ -66,6 +68,14 @@ ASSURANCE_WORDS: dict[Assurance, str] = {
     "fail": "will consistently miss the target unless something changes",
     "inconsistent": "may or may not meet the target: it is within normal variation",
     "none": "",
+}
+# What a chart's alt text says of its latest point.
+LATEST_POINT_WORDS: dict[Variation, str] = {
+    "improvement": "latest point a special cause \u2014 improvement",
+    "concern": "latest point a special cause \u2014 concern",
+    "neutral": "latest point a special cause",
+    "common-cause": "latest point within normal variation",
+    "insufficient-data": "too few points for statistical process control",
 }
 FREQUENCY_PLURALS: dict[Frequency, str] = {
     "daily": "days",
@@ -267,3 +277,16 @@ def _change_words(status: MeasureStatus) -> str | None:
 
 def _value_or_none(value: float | None, measure: Measure) -> str | None:
     return None if value is None else format_value(value, measure)
+
+
+def describe_variation(result: SpcResult) -> str:
+    """The latest point's variation in words, with the point count when there are too few."""
+    words = VARIATION_WORDS[result.variation]
+    if result.variation == "insufficient-data":
+        return f"{words} ({result.points} points; {MIN_POINTS} needed)"
+    return words
+
+
+def describe_assurance(result: SpcResult) -> str:
+    """The assurance against the target in words; "" when there is none."""
+    return ASSURANCE_WORDS[result.assurance]
