@@ -19,12 +19,12 @@ from digest.delivery.transports import (
     PickupTransport,
     SmtpTransport,
     TransportUnavailable,
+    is_loopback,
     pickup_name,
 )
 from digest.delivery.worker import DeliveryReport, deliver
 from digest.errors import DeliveryError
 from digest.model import DeliverySettings
-from digest.site.config import is_loopback
 from tests.conftest import NOW, SENDER, MakeMessages, a_dead_process_id, build_message
 from tests.smtp_server import SmtpServer, free_port
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -46,6 +45,7 @@ class Config:
     schedule_tables: list[Table] = field(default_factory=list)
     recipient_tables: list[Table] = field(default_factory=list)
     site_table: Table | None = None
+    delivery_table: Table | None = None  # for the chosen transport's own checks
 
 
 def email_problem(address: str) -> str | None:
@@ -160,9 +160,8 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
         config.settings = _read_site(config.site_table)
     delivery = data.get("delivery", {})
     if isinstance(delivery, dict):
-        config.delivery = _read_delivery(
-            Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
-        )
+        config.delivery_table = Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
+        config.delivery = _read_delivery(config.delivery_table)
     tables = _tables(data, lines, SCHEDULES, "schedule", config)
     for schedule, table in _unique(tables, _read_schedule, "schedule"):
         config.schedules.append(schedule)
@@ -246,17 +245,6 @@ def _read_delivery(table: Table) -> DeliverySettings:
     security = table.choice("security", ("starttls", "tls", "none"), defaults.security)
     username = table.text("username", None)
     timeout = table.get("timeout", int, "a whole number of seconds", int(defaults.timeout_seconds))
-    if transport == "smtp" and security == "none":
-        if host and not is_loopback(host):
-            table.problem(
-                "security",
-                f'security "none" is allowed only to a loopback host, not "{host}": use "starttls" or "tls"',
-            )
-        if username:
-            table.problem(
-                "username",
-                'a username needs security "starttls" or "tls": credentials are never sent in clear',
-            )
     return DeliverySettings(
         transport=transport or defaults.transport,  # type: ignore[arg-type]
         pickup_dir=pickup_dir or defaults.pickup_dir,
@@ -266,16 +254,6 @@ def _read_delivery(table: Table) -> DeliverySettings:
         username=username,
         timeout_seconds=float(timeout or defaults.timeout_seconds),
     )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _port_problem(port: int) -> str | None:

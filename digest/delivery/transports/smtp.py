@@ -1,0 +1,208 @@
+"""SMTP through aiosmtplib: one connection reused for a batch."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import os
+import ssl
+from collections.abc import Iterator, Mapping
+from email.utils import parseaddr
+
+import aiosmtplib
+
+from digest.delivery.transports.base import Transport, TransportKind
+from digest.errors import DeliveryError, TransportUnavailable
+from digest.model import DeliverySettings, OutgoingMessage, Site
+from digest.site.fields import Table
+
+PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def security_problems(settings: DeliverySettings) -> Iterator[tuple[str, str]]:
+    """(key, message) for settings that would send mail or a password in clear over a network."""
+    if settings.security != "none":
+        return
+    if not is_loopback(settings.host):
+        yield (
+            "security",
+            (
+                f'security = "none" is only allowed to a loopback host'
+                f' (localhost, 127.0.0.1, ::1), not "{settings.host}": use "starttls" or "tls"'
+            ),
+        )
+    if settings.username:
+        yield (
+            "username",
+            (
+                'a username with security = "none" would send the password in clear:'
+                ' use security = "starttls" or "tls"'
+            ),
+        )
+
+
+def check(settings: DeliverySettings, table: Table) -> None:
+    """Report the SMTP settings that cannot be used, on the lines that set them."""
+    for key, message in security_problems(settings):
+        table.problem(key, message)
+
+
+def build(site: Site, environ: Mapping[str, str], tls_context: ssl.SSLContext | None) -> Transport:
+    return SmtpTransport(site.delivery, site.settings.sender, environ, tls_context=tls_context)
+
+
+TRANSPORT = TransportKind("smtp", check, build)
+
+
+class SmtpTransport:
+    """SMTP with one connection reused for a batch, reopened when the server drops it."""
+
+    def __init__(
+        self,
+        settings: DeliverySettings,
+        sender: str,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        for _, problem in security_problems(settings):
+            raise DeliveryError(f"[delivery] {problem}", permanent=True)
+        self._settings = settings
+        self._server = f"{settings.host}:{settings.port}"
+        self._sender = parseaddr(sender)[1]
+        self._tls_context = tls_context or ssl.create_default_context()
+        self._password: str | None = None
+        if settings.username:
+            self._password = environ.get(PASSWORD_ENV) or None
+            if self._password is None:
+                raise DeliveryError(
+                    f"[delivery] username is set but {PASSWORD_ENV} is not: set it in the"
+                    " environment of digest",
+                    permanent=True,
+                )
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def open(self) -> None:
+        """Connect (and log in) now, so a broken setup shows before the first message."""
+        try:
+            async with asyncio.timeout(self._settings.timeout_seconds):
+                await self._connected()
+        except TimeoutError:
+            self._drop()
+            raise TransportUnavailable(
+                f"SMTP server {self._server} did not answer within"
+                f" {self._settings.timeout_seconds:g}s"
+            ) from None
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Send to the one recipient, reconnecting once if the server dropped us."""
+        try:
+            async with asyncio.timeout(self._settings.timeout_seconds):
+                await self._send_reconnecting(message)
+        except TimeoutError:
+            self._drop()
+            raise TransportUnavailable(
+                f"{self._server} took longer than {self._settings.timeout_seconds:g}s"
+                f" to take the message to {message.recipient.email}"
+            ) from None
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await _quit(client)
+
+    async def _send_reconnecting(self, message: OutgoingMessage) -> None:
+        for retry in (False, True):
+            client = await self._connected()
+            try:
+                await client.sendmail(self._sender, [message.recipient.email], message.raw)
+                return
+            except aiosmtplib.SMTPServerDisconnected as error:
+                self._drop()
+                if retry:
+                    raise self._unavailable("dropped the connection twice", error) from None
+            except aiosmtplib.SMTPRecipientsRefused as error:
+                raise self._refused(message, error.recipients[0]) from None
+            except aiosmtplib.SMTPResponseException as error:
+                raise self._refused(message, error) from None
+            except aiosmtplib.SMTPNotSupported as error:
+                raise DeliveryError(self._scrub(str(error)), permanent=True) from None
+            except (aiosmtplib.SMTPException, OSError) as error:
+                self._drop()
+                raise self._unavailable("failed while sending", error) from None
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        security = self._settings.security
+        client = aiosmtplib.SMTP(
+            hostname=self._settings.host,
+            port=self._settings.port,
+            use_tls=security == "tls",
+            start_tls=security == "starttls",
+            tls_context=self._tls_context,
+            timeout=self._settings.timeout_seconds,
+        )
+        try:
+            await client.connect()
+            if self._settings.username and self._password:
+                await client.login(self._settings.username, self._password)
+        except (aiosmtplib.SMTPException, OSError) as error:
+            await _quit(client)  # e.g. connected but the login was refused
+            raise self._unavailable("could not be used", error) from None
+        self._client = client
+        return client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _refused(
+        self, message: OutgoingMessage, error: aiosmtplib.SMTPResponseException
+    ) -> DeliveryError:
+        text = f"{self._server} refused the message to {message.recipient.email}:"
+        text += f" {error.code} {self._scrub(error.message)}"
+        return DeliveryError(text, permanent=error.code >= 500, code=error.code)
+
+    def _unavailable(self, what: str, error: BaseException) -> TransportUnavailable:
+        reason = self._scrub(str(error) or type(error).__name__)
+        return TransportUnavailable(f"SMTP server {self._server} {what}: {reason}")
+
+    def _scrub(self, text: str) -> str:
+        """Remove the password, plain or in the encodings AUTH uses, from server text."""
+        if not self._password:
+            return text
+        user = self._settings.username or ""
+        secrets = {
+            self._password,
+            base64.b64encode(self._password.encode()).decode(),
+            base64.b64encode(f"\0{user}\0{self._password}".encode()).decode(),
+        }
+        for secret in secrets:
+            text = text.replace(secret, "********")
+        return text
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    """Say goodbye if the server is still listening; close the socket in any case."""
+    try:
+        if client.is_connected:
+            await client.quit(timeout=5)
+    except (aiosmtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
+        # Let the event loop finish closing the socket (and any TLS layer) now.
+        await asyncio.sleep(0)
