@@ -12,4 +12,6 @@ from digest.site.load import LoadedSite
 
 def load_site(root: Path, today: date, *, with_observations: bool = True) -> LoadedSite:
     """What digest.site.load.load_site does, with the transport checking its own settings."""
-    return load.load_site(root, today, with_observations=with_observations, delivery_check=check_delivery)
+    return load.load_site(
+        root, today, with_observations=with_observations, delivery_check=check_delivery
+    )

@@ -22,12 +22,12 @@ from digest.model import (
     SiteSettings,
     Span,
 )
+from digest.settings import DELIVERY, NATIONS, SCHEDULE, SITE
 from digest.site.fields import ID_PATTERN, Table
 from digest.site.toml import TomlLines, TomlSyntaxError, parse
 
 RECIPIENTS = "recipients.toml"
 SCHEDULES = "schedules.toml"
-NATIONS = ("england", "wales", "scotland", "northern-ireland", "none")
 SCHEDULED_KINDS = tuple(k for k in DIGEST_KINDS if k != "alert")
 PUBLICATION_KINDS = ("tracker", "deep-dive-invite", "deep-dive-reminder", "deep-dive-summary")
 
@@ -169,26 +169,17 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
 
 
 def _read_site(table: Table) -> SiteSettings | None:
-    table.check_keys(
-        [
-            "name",
-            "timezone",
-            "holidays",
-            "closures",
-            "sender",
-            "reply_to",
-            "alerts_to",
-            "deep_dive_window",
-        ]
-    )
+    table.check_keys(SITE.keys())
     name = table.text("name")
     timezone = table.checked("timezone", table.text("timezone"), _timezone_problem)
-    nation = table.choice("holidays", NATIONS, "england")
+    nation = table.choice("holidays", NATIONS, SITE["holidays"].default)
     closures = table.dates("closures")
     sender = table.checked("sender", table.text("sender"), _sender_problem)
     reply_to = table.checked("reply_to", table.text("reply_to", None), email_problem)
     alerts_to = table.checked("alerts_to", table.words("alerts_to"), _nonempty("alerts_to"))
-    window = table.span("deep_dive_window", ("days", "working days"), Span(7, "days"))
+    window = table.span(
+        "deep_dive_window", ("days", "working days"), SITE["deep_dive_window"].default
+    )
     if name is None or timezone is None or nation is None or sender is None:
         return None
     if alerts_to is None or window is None:
@@ -236,7 +227,7 @@ def _read_delivery(table: Table) -> DeliverySettings:
         ["transport", "pickup_dir", "host", "port", "security", "username", "timeout"], hints
     )
     defaults = DeliverySettings()
-    transport = table.choice("transport", ("pickup", "smtp"), defaults.transport)
+    transport = table.choice("transport", ("pickup", "smtp"), DELIVERY["transport"].default)
     pickup_dir = table.text("pickup_dir", defaults.pickup_dir)
     host = table.text("host", defaults.host)
     port = table.checked(
@@ -260,31 +251,18 @@ def _port_problem(port: int) -> str | None:
     return None if 0 < port < 65536 else f"port {port} must be between 1 and 65535"
 
 
-_SCHEDULE_KEYS = (
-    "id",
-    "digest",
-    "to",
-    "cron",
-    "working_days_only",
-    "measures",
-    "catch_up",
-    "after",
-    "offset",
-    "before_deadline",
-    "at",
-)
-
-
 def _read_schedule(table: Table) -> Schedule | None:
-    table.check_keys(_SCHEDULE_KEYS)
+    table.check_keys(SCHEDULE.keys())
     ident = table.identifier("id")
     kind = table.choice("digest", SCHEDULED_KINDS)
     to = table.checked("to", table.words("to"), _nonempty("to"))
     cron = table.text("cron", None)
     after = table.text("after", None)
-    working = table.get("working_days_only", bool, "true or false", False)
+    working = table.get(
+        "working_days_only", bool, "true or false", SCHEDULE["working_days_only"].default
+    )
     measures = table.words("measures", ())
-    catch_up = table.span("catch_up", ("minutes", "hours", "days"), Span(12, "hours"))
+    catch_up = table.span("catch_up", ("minutes", "hours", "days"), SCHEDULE["catch_up"].default)
     offset = table.span("offset", ("days", "working days"), None)
     before = table.span("before_deadline", ("days", "working days"), None)
     at = table.clock("at")

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from digest.errors import TransportUnavailable
 from digest.model import DeliverySettings, OutgoingMessage, Site
+from digest.settings import SettingsTable
 from digest.site.fields import Table
 
 __all__ = ["Transport", "TransportKind", "TransportUnavailable"]
@@ -34,5 +35,6 @@ class TransportKind:
     """One transport: its `[delivery] transport` name, how it checks its settings, how it is made."""
 
     name: str
+    settings: SettingsTable  # its own keys of [delivery], with type, default and help
     check: Check  # reports problems of its own settings on the [delivery] table
     build: Build

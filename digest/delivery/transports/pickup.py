@@ -14,7 +14,17 @@ from pathlib import Path
 from digest.delivery.transports.base import Transport, TransportKind
 from digest.errors import TransportUnavailable
 from digest.model import DeliverySettings, OutgoingMessage, Site
+from digest.settings import Setting, SettingsTable
 from digest.site.fields import Table
+
+SETTINGS = SettingsTable(
+    "[delivery] pickup",
+    (
+        Setting(
+            "pickup_dir", "folder", "outbox", "where .eml files are written, relative to the site"
+        ),
+    ),
+)
 
 
 def check(settings: DeliverySettings, table: Table) -> None:
@@ -25,7 +35,7 @@ def build(site: Site, environ: Mapping[str, str], tls_context: ssl.SSLContext | 
     return PickupTransport(site.root / site.delivery.pickup_dir)
 
 
-TRANSPORT = TransportKind("pickup", check, build)
+TRANSPORT = TransportKind("pickup", SETTINGS, check, build)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")

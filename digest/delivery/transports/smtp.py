@@ -15,9 +15,31 @@ import aiosmtplib
 from digest.delivery.transports.base import Transport, TransportKind
 from digest.errors import DeliveryError, TransportUnavailable
 from digest.model import DeliverySettings, OutgoingMessage, Site
+from digest.settings import Setting, SettingsTable
 from digest.site.fields import Table
 
 PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
+
+SETTINGS = SettingsTable(
+    "[delivery] smtp",
+    (
+        Setting("host", "host name or address", "127.0.0.1", "the mail server"),
+        Setting("port", "whole number", 587, "its port"),
+        Setting(
+            "security",
+            "starttls, tls or none",
+            "starttls",
+            '"none" only to a loopback host (localhost, 127.0.0.1, ::1)',
+        ),
+        Setting(
+            "username",
+            "text",
+            None,
+            f"log in as this; the password comes only from {PASSWORD_ENV}",
+        ),
+        Setting("timeout", "whole number of seconds", 60, "how long the server may take to answer"),
+    ),
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -62,7 +84,7 @@ def build(site: Site, environ: Mapping[str, str], tls_context: ssl.SSLContext | 
     return SmtpTransport(site.delivery, site.settings.sender, environ, tls_context=tls_context)
 
 
-TRANSPORT = TransportKind("smtp", check, build)
+TRANSPORT = TransportKind("smtp", SETTINGS, check, build)
 
 
 class SmtpTransport:
