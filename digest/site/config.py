@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from digest.errors import Problem
 from digest.model import (
     DIGEST_KINDS,
-    DeliverySettings,
+    DeliveryTable,
     DigestKind,
     Recipient,
     Schedule,
@@ -37,7 +38,7 @@ class Config:
     """What the two TOML files say, with every problem found in them."""
 
     settings: SiteSettings | None = None
-    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    delivery: DeliveryTable = field(default_factory=DeliveryTable)
     recipients: list[Recipient] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -219,36 +220,16 @@ def _nonempty(key: str) -> Any:
     return check
 
 
-def _read_delivery(table: Table) -> DeliverySettings:
-    hints = {
-        "password": "remove it: the password comes only from the DIGEST_SMTP_PASSWORD environment variable"
-    }
-    table.check_keys(
-        ["transport", "pickup_dir", "host", "port", "security", "username", "timeout"], hints
+def _read_delivery(table: Table) -> DeliveryTable:
+    """Keep [delivery] as written: the chosen transport checks and reads its own keys."""
+    transport = table.data.get("transport", DELIVERY["transport"].default)
+    return DeliveryTable(
+        transport=transport if isinstance(transport, str) else "",
+        values=MappingProxyType(dict(table.data)),
+        file=table.file,
+        line=table.line(),
+        lines=MappingProxyType({key: table.line(key) for key in table.data}),
     )
-    defaults = DeliverySettings()
-    transport = table.choice("transport", ("pickup", "smtp"), DELIVERY["transport"].default)
-    pickup_dir = table.text("pickup_dir", defaults.pickup_dir)
-    host = table.text("host", defaults.host)
-    port = table.checked(
-        "port", table.get("port", int, "a whole number", defaults.port), _port_problem
-    )
-    security = table.choice("security", ("starttls", "tls", "none"), defaults.security)
-    username = table.text("username", None)
-    timeout = table.get("timeout", int, "a whole number of seconds", int(defaults.timeout_seconds))
-    return DeliverySettings(
-        transport=transport or defaults.transport,  # type: ignore[arg-type]
-        pickup_dir=pickup_dir or defaults.pickup_dir,
-        host=host or defaults.host,
-        port=port or defaults.port,
-        security=security or defaults.security,  # type: ignore[arg-type]
-        username=username,
-        timeout_seconds=float(timeout or defaults.timeout_seconds),
-    )
-
-
-def _port_problem(port: int) -> str | None:
-    return None if 0 < port < 65536 else f"port {port} must be between 1 and 65535"
 
 
 def _read_schedule(table: Table) -> Schedule | None:

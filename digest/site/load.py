@@ -11,7 +11,7 @@ import pandas as pd
 
 from digest import calendar
 from digest.errors import ConfigError, Problem
-from digest.model import DeliverySettings, Site
+from digest.model import Site
 from digest.site.catalogue import (
     MEASURES,
     Catalogue,
@@ -24,7 +24,7 @@ from digest.site.fields import Table, suggestion
 from digest.site.observations import empty_frame, read_observations
 
 # How a lower layer is told the transport's own checks without importing delivery.
-DeliveryCheck = Callable[[DeliverySettings, Table], None]
+DeliveryCheck = Callable[[Table], None]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def load_site(
     """
     config = read_config(root)
     if delivery_check is not None and config.delivery_table is not None:
-        delivery_check(config.delivery, config.delivery_table)
+        delivery_check(config.delivery_table)
     problems = config.problems  # cross-checks add to the same list through each Table
     catalogue = read_measures(root, problems)
     read_publications(root, catalogue, problems)

@@ -10,7 +10,8 @@ from digest.delivery.transports import pickup, smtp
 from digest.delivery.transports.base import Transport, TransportKind, TransportUnavailable
 from digest.delivery.transports.pickup import PickupTransport, pickup_name
 from digest.delivery.transports.smtp import PASSWORD_ENV, SmtpTransport, is_loopback
-from digest.model import DeliverySettings, Site
+from digest.model import Site
+from digest.settings import DELIVERY
 from digest.site.fields import Table
 
 __all__ = [
@@ -33,11 +34,14 @@ TRANSPORTS: Mapping[str, TransportKind] = {
 }
 
 
-def check_delivery(settings: DeliverySettings, table: Table) -> None:
-    """Let the chosen transport report problems of its settings on the [delivery] table."""
-    kind = TRANSPORTS.get(settings.transport)
-    if kind is not None:
-        kind.check(settings, table)
+def check_delivery(table: Table) -> None:
+    """Check [delivery]: known keys, a known transport, and that transport's own settings."""
+    known = {"transport"}.union(*(kind.settings.keys() for kind in TRANSPORTS.values()))
+    hints = {key: hint for kind in TRANSPORTS.values() for key, hint in kind.hints.items()}
+    table.check_keys(sorted(known), hints)
+    name = table.choice("transport", tuple(TRANSPORTS), DELIVERY["transport"].default)
+    if name is not None:
+        TRANSPORTS[name].check(table)
 
 
 def transport_for(

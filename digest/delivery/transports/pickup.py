@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from digest.delivery.transports.base import Transport, TransportKind
-from digest.errors import TransportUnavailable
-from digest.model import DeliverySettings, OutgoingMessage, Site
+from digest.delivery.transports.base import Transport, TransportKind, delivery_reader, unusable
+from digest.errors import Problem, TransportUnavailable
+from digest.model import OutgoingMessage, Site
 from digest.settings import Setting, SettingsTable
 from digest.site.fields import Table
 
@@ -27,12 +27,21 @@ SETTINGS = SettingsTable(
 )
 
 
-def check(settings: DeliverySettings, table: Table) -> None:
-    """pickup_dir is any folder name; config has read it already."""
+def read(table: Table) -> str | None:
+    """pickup_dir, the folder (relative to the site) that .eml files are written to."""
+    return table.text("pickup_dir", SETTINGS["pickup_dir"].default)
+
+
+def check(table: Table) -> None:
+    read(table)
 
 
 def build(site: Site, environ: Mapping[str, str], tls_context: ssl.SSLContext | None) -> Transport:
-    return PickupTransport(site.root / site.delivery.pickup_dir)
+    problems: list[Problem] = []
+    directory = read(delivery_reader(site.delivery, problems))
+    if directory is None or problems:
+        raise unusable(problems)
+    return PickupTransport(site.root / directory)
 
 
 TRANSPORT = TransportKind("pickup", SETTINGS, check, build)

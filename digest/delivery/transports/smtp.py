@@ -8,18 +8,23 @@ import ipaddress
 import os
 import ssl
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from email.utils import parseaddr
+from typing import Literal, cast
 
 import aiosmtplib
 
-from digest.delivery.transports.base import Transport, TransportKind
-from digest.errors import DeliveryError, TransportUnavailable
-from digest.model import DeliverySettings, OutgoingMessage, Site
+from digest.delivery.transports.base import Transport, TransportKind, delivery_reader, unusable
+from digest.errors import DeliveryError, Problem, TransportUnavailable
+from digest.model import OutgoingMessage, Site
 from digest.settings import Setting, SettingsTable
 from digest.site.fields import Table
 
 PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
 
+HINTS = {
+    "password": f"remove it: the password comes only from the {PASSWORD_ENV} environment variable"
+}
 SETTINGS = SettingsTable(
     "[delivery] smtp",
     (
@@ -42,6 +47,21 @@ SETTINGS = SettingsTable(
 )
 
 
+Security = Literal["starttls", "tls", "none"]
+SECURITIES: tuple[Security, ...] = ("starttls", "tls", "none")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The [delivery] keys of the smtp transport, read and checked."""
+
+    host: str = SETTINGS["host"].default
+    port: int = SETTINGS["port"].default
+    security: Security = SETTINGS["security"].default
+    username: str | None = None
+    timeout_seconds: float = float(SETTINGS["timeout"].default)
+
+
 def is_loopback(host: str) -> bool:
     """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
     if host.lower().rstrip(".") == "localhost":
@@ -52,7 +72,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def security_problems(settings: DeliverySettings) -> Iterator[tuple[str, str]]:
+def security_problems(settings: SmtpSettings) -> Iterator[tuple[str, str]]:
     """(key, message) for settings that would send mail or a password in clear over a network."""
     if settings.security != "none":
         return
@@ -74,17 +94,40 @@ def security_problems(settings: DeliverySettings) -> Iterator[tuple[str, str]]:
         )
 
 
-def check(settings: DeliverySettings, table: Table) -> None:
-    """Report the SMTP settings that cannot be used, on the lines that set them."""
+def read(table: Table) -> SmtpSettings | None:
+    """The smtp settings of [delivery], each problem reported on its line."""
+    host = table.text("host", SETTINGS["host"].default)
+    port = table.get("port", int, "a whole number", SETTINGS["port"].default)
+    port = table.checked("port", port, _port_problem)
+    security = table.choice("security", SECURITIES, SETTINGS["security"].default)
+    username = table.text("username", None)
+    timeout = table.get("timeout", int, "a whole number of seconds", SETTINGS["timeout"].default)
+    if host is None or port is None or security is None or timeout is None:
+        return None
+    settings = SmtpSettings(host, port, cast(Security, security), username, float(timeout))
     for key, message in security_problems(settings):
         table.problem(key, message)
+    return settings
+
+
+def check(table: Table) -> None:
+    """Report the SMTP settings that cannot be used, on the lines that set them."""
+    read(table)
+
+
+def _port_problem(port: int) -> str | None:
+    return None if 0 < port < 65536 else f"port {port} must be between 1 and 65535"
 
 
 def build(site: Site, environ: Mapping[str, str], tls_context: ssl.SSLContext | None) -> Transport:
-    return SmtpTransport(site.delivery, site.settings.sender, environ, tls_context=tls_context)
+    problems: list[Problem] = []
+    settings = read(delivery_reader(site.delivery, problems))
+    if settings is None or problems:
+        raise unusable(problems)
+    return SmtpTransport(settings, site.settings.sender, environ, tls_context=tls_context)
 
 
-TRANSPORT = TransportKind("smtp", SETTINGS, check, build)
+TRANSPORT = TransportKind("smtp", SETTINGS, check, build, HINTS)
 
 
 class SmtpTransport:
@@ -92,7 +135,7 @@ class SmtpTransport:
 
     def __init__(
         self,
-        settings: DeliverySettings,
+        settings: SmtpSettings,
         sender: str,
         environ: Mapping[str, str] = os.environ,
         *,
