@@ -72,19 +72,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def security_problems(settings: SmtpSettings) -> Iterator[tuple[str, str]]:
+def security_problems(host: str, security: str, username: str | None) -> Iterator[tuple[str, str]]:
     """(key, message) for settings that would send mail or a password in clear over a network."""
-    if settings.security != "none":
+    if security != "none":
         return
-    if not is_loopback(settings.host):
+    if not is_loopback(host):
         yield (
             "security",
             (
                 f'security = "none" is only allowed to a loopback host'
-                f' (localhost, 127.0.0.1, ::1), not "{settings.host}": use "starttls" or "tls"'
+                f' (localhost, 127.0.0.1, ::1), not "{host}": use "starttls" or "tls"'
             ),
         )
-    if settings.username:
+    if username:
         yield (
             "username",
             (
@@ -102,12 +102,12 @@ def read(table: Table) -> SmtpSettings | None:
     security = table.choice("security", SECURITIES, SETTINGS["security"].default)
     username = table.text("username", None)
     timeout = table.get("timeout", int, "a whole number of seconds", SETTINGS["timeout"].default)
+    if host is not None and security is not None:
+        for key, message in security_problems(host, security, username):
+            table.problem(key, message)
     if host is None or port is None or security is None or timeout is None:
         return None
-    settings = SmtpSettings(host, port, cast(Security, security), username, float(timeout))
-    for key, message in security_problems(settings):
-        table.problem(key, message)
-    return settings
+    return SmtpSettings(host, port, cast(Security, security), username, float(timeout))
 
 
 def check(table: Table) -> None:
@@ -141,7 +141,7 @@ class SmtpTransport:
         *,
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
-        for _, problem in security_problems(settings):
+        for _, problem in security_problems(settings.host, settings.security, settings.username):
             raise DeliveryError(f"[delivery] {problem}", permanent=True)
         self._settings = settings
         self._server = f"{settings.host}:{settings.port}"
