@@ -38,6 +38,16 @@ class DeliveryError(DigestError):
         super().__init__(message)
 
 
+class TransportUnavailable(DeliveryError, ConnectionError):
+    """The transport could not be used at all (down, TLS, login): not this message's fault.
+
+    Also a ConnectionError, as aiosmtplib's SMTPServerDisconnected is.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)
+
+
 class HeaderInjectionError(DigestError):
     """A header value (name, subject) carried CR/LF or an encoded-word trick."""
 

@@ -24,8 +24,8 @@ from digest.delivery.outbox import (
     renew,
 )
 from digest.delivery.store import FAILED, RETRYING, SENT, Store
-from digest.delivery.transports import Transport, TransportUnavailable
-from digest.errors import DeliveryError
+from digest.delivery.transports import Transport
+from digest.errors import DeliveryError, TransportUnavailable
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from apscheduler.triggers.base import BaseTrigger
 from digest import calendar
 from digest.delivery import store
 from digest.delivery.service import Service
+from digest.delivery.site import load_site
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.errors import ConfigError, Problem
 from digest.model import Alert, Clock, Occurrence, Site
 from digest.schedule import lease
-from digest.site.load import LoadedSite, load_site
+from digest.site.load import LoadedSite
 from digest.site.watch import Fingerprint, fingerprint
 
 log = logging.getLogger("digest")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,9 @@ from digest.site.config import RECIPIENTS, Config, read_config
 from digest.site.fields import Table, suggestion
 from digest.site.observations import empty_frame, read_observations
 
+# How a lower layer is told the transport's own checks without importing delivery.
+DeliveryCheck = Callable[[Table], None]
+
 
 @dataclass(frozen=True)
 class LoadedSite:
@@ -33,9 +36,20 @@ class LoadedSite:
     problems: tuple[Problem, ...]
 
 
-def load_site(root: Path, today: date, *, with_observations: bool = True) -> LoadedSite:
-    """Read and cross-check everything; raise ConfigError when the site cannot be used at all."""
+def load_site(
+    root: Path,
+    today: date,
+    *,
+    with_observations: bool = True,
+    delivery_check: DeliveryCheck | None = None,
+) -> LoadedSite:
+    """Read and cross-check everything; raise ConfigError when the site cannot be used at all.
+
+    `delivery_check` is the transport's check of its settings (see digest.delivery.site).
+    """
     config = read_config(root)
+    if delivery_check is not None and config.delivery_table is not None:
+        delivery_check(config.delivery_table)
     problems = config.problems  # cross-checks add to the same list through each Table
     catalogue = read_measures(root, problems)
     read_publications(root, catalogue, problems)
