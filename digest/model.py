@@ -7,19 +7,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 Unit = Literal["count", "percent", "rate", "days", "number"]
 Polarity = Literal["higher", "lower", "range", "info"]
 Frequency = Literal["daily", "weekly", "monthly", "quarterly", "annual"]
-DigestKind = Literal[
-    "key-indicators",
-    "tracker",
-    "deep-dive-invite",
-    "deep-dive-reminder",
-    "deep-dive-summary",
-    "alert",
-]
+# A digest kind's name: the kinds are registered in digest.email.kinds, one module each.
+DigestKind = str
+# When a kind's schedules fire: "any" (cron or a publication), "publication" only, or
+# "system" (raised by digest itself, never scheduled).
+Trigger = Literal["any", "publication", "system"]
 Rag = Literal["green", "amber", "red", "none"]
 Direction = Literal["improving", "worsening", "no-change", "up", "down", "none"]
 Variation = Literal["improvement", "concern", "neutral", "common-cause", "insufficient-data"]
@@ -29,7 +26,6 @@ MissingCode = Literal["c", ":", "z"]
 # What tells the time: passed in from the CLI or the daemon, never read below them.
 Clock = Callable[[], datetime]
 
-DIGEST_KINDS: tuple[str, ...] = get_args(DigestKind)
 MISSING_REASONS: dict[str, str] = {
     "c": "suppressed",
     ":": "not available",

@@ -1,4 +1,4 @@
-"""Loading a site for sending: the site's own checks plus the chosen transport's."""
+"""Loading a site for sending: the site's own checks, the chosen transport's, and the kinds'."""
 
 from __future__ import annotations
 
@@ -6,12 +6,18 @@ from datetime import date
 from pathlib import Path
 
 from digest.delivery.transports import check_delivery
+from digest.email.kinds import SCHEDULED
 from digest.site import load
 from digest.site.load import LoadedSite
 
 
 def load_site(root: Path, today: date, *, with_observations: bool = True) -> LoadedSite:
-    """What digest.site.load.load_site does, with the transport checking its own settings."""
+    """What digest.site.load.load_site does, with the transport checking its own settings
+    and each schedule's `digest` checked against the registered kinds."""
     return load.load_site(
-        root, today, with_observations=with_observations, delivery_check=check_delivery
+        root,
+        today,
+        with_observations=with_observations,
+        delivery_check=check_delivery,
+        kinds=SCHEDULED,
     )

@@ -10,7 +10,8 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 from digest import calendar
-from digest.email.compose import select_statuses
+from digest.email.content import select_statuses
+from digest.email.kinds import KINDS
 from digest.email.render import Batch, build_messages
 from digest.insight import indicators
 from digest.model import Alert, MeasureStatus, Occurrence, Schedule, Site
@@ -56,7 +57,7 @@ def batch_for(
 
 def stale_shown(occurrence: Occurrence, statuses: Sequence[MeasureStatus]) -> list[MeasureStatus]:
     """Measures the occurrence shows whose latest figures are older than they should be."""
-    if occurrence.schedule.digest not in ("key-indicators", "tracker"):
+    if not KINDS[occurrence.schedule.digest].stale_alert:
         return []
     return [s for s in select_statuses(statuses, occurrence.schedule.measures) if s.stale]
 

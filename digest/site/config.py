@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import Problem
 from digest.model import (
-    DIGEST_KINDS,
     DeliveryTable,
-    DigestKind,
     Recipient,
     Schedule,
     SiteSettings,
     Span,
+    Trigger,
 )
 from digest.settings import DELIVERY, NATIONS, SCHEDULE, SITE
 from digest.site.fields import ID_PATTERN, Table
@@ -29,8 +29,6 @@ from digest.site.toml import TomlLines, TomlSyntaxError, parse
 
 RECIPIENTS = "recipients.toml"
 SCHEDULES = "schedules.toml"
-SCHEDULED_KINDS = tuple(k for k in DIGEST_KINDS if k != "alert")
-PUBLICATION_KINDS = ("tracker", "deep-dive-invite", "deep-dive-reminder", "deep-dive-summary")
 
 
 @dataclass
@@ -58,15 +56,19 @@ def email_problem(address: str) -> str | None:
     return None
 
 
-def read_config(root: Path) -> Config:
-    """Read both TOML files of a site; problems are collected, not raised."""
+def read_config(root: Path, kinds: Mapping[str, Trigger] | None = None) -> Config:
+    """Read both TOML files of a site; problems are collected, not raised.
+
+    `kinds` are the digest kinds a schedule may name, with their triggers (the email
+    layer registers them); without it, any kind name is taken as written.
+    """
     config = Config()
     recipients = _load(root, RECIPIENTS, config.problems)
     if recipients is not None:
         _read_recipients(*recipients, config)
     schedules = _load(root, SCHEDULES, config.problems)
     if schedules is not None:
-        _read_schedules(*schedules, config)
+        _read_schedules(*schedules, config, kinds)
     return config
 
 
@@ -150,7 +152,9 @@ def _roles_problem(roles: tuple[str, ...]) -> str | None:
     return f"roles must be single words (a-z, 0-9, hyphens): {', '.join(bad)}" if bad else None
 
 
-def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> None:
+def _read_schedules(
+    data: dict[str, Any], lines: TomlLines, config: Config, kinds: Mapping[str, Trigger] | None
+) -> None:
     top = Table(SCHEDULES, lines, "", 0, data, config.problems)
     top.check_keys(["site", "delivery", "schedule"])
     site = data.get("site")
@@ -164,7 +168,7 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
         config.delivery_table = Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
         config.delivery = _read_delivery(config.delivery_table)
     tables = _tables(data, lines, SCHEDULES, "schedule", config)
-    for schedule, table in _unique(tables, _read_schedule, "schedule"):
+    for schedule, table in _unique(tables, partial(_read_schedule, kinds=kinds), "schedule"):
         config.schedules.append(schedule)
         config.schedule_tables.append(table)
 
@@ -232,10 +236,10 @@ def _read_delivery(table: Table) -> DeliveryTable:
     )
 
 
-def _read_schedule(table: Table) -> Schedule | None:
+def _read_schedule(table: Table, kinds: Mapping[str, Trigger] | None) -> Schedule | None:
     table.check_keys(SCHEDULE.keys())
     ident = table.identifier("id")
-    kind = table.choice("digest", SCHEDULED_KINDS)
+    kind = table.choice("digest", tuple(kinds)) if kinds is not None else table.identifier("digest")
     to = table.checked("to", table.words("to"), _nonempty("to"))
     cron = table.text("cron", None)
     after = table.text("after", None)
@@ -247,14 +251,15 @@ def _read_schedule(table: Table) -> Schedule | None:
     offset = table.span("offset", ("days", "working days"), None)
     before = table.span("before_deadline", ("days", "working days"), None)
     at = table.clock("at")
-    _check_trigger(table, kind, cron, after, offset, before, at)
+    trigger = kinds.get(kind) if kinds is not None and kind is not None else None
+    _check_trigger(table, kind, trigger, cron, after, offset, before, at)
     if ident is None or kind is None or to is None or measures is None or catch_up is None:
         return None
     if cron is None and after is None:
         return None
     return Schedule(
         id=ident,
-        digest=cast(DigestKind, kind),
+        digest=kind,
         to=to,
         cron=cron,
         working_days_only=bool(working),
@@ -270,6 +275,7 @@ def _read_schedule(table: Table) -> Schedule | None:
 def _check_trigger(
     table: Table,
     kind: str | None,
+    trigger: Trigger | None,
     cron: str | None,
     after: str | None,
     offset: Span | None,
@@ -288,7 +294,7 @@ def _check_trigger(
                 table.problem(key, f'"{key}" goes with "after", not with "cron": remove it')
     if offset is not None and before is not None:
         table.problem("before_deadline", 'use "offset" or "before_deadline", not both')
-    if kind in ("deep-dive-invite", "deep-dive-reminder", "deep-dive-summary") and cron is not None:
+    if trigger == "publication" and cron is not None:
         table.problem(
             "cron",
             f'digest "{kind}" follows a publication: use after = "SCORECARD" instead of cron',

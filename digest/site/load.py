@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,7 +11,7 @@ import pandas as pd
 
 from digest import calendar
 from digest.errors import ConfigError, Problem
-from digest.model import Site
+from digest.model import Site, Trigger
 from digest.site.catalogue import (
     MEASURES,
     Catalogue,
@@ -42,12 +42,14 @@ def load_site(
     *,
     with_observations: bool = True,
     delivery_check: DeliveryCheck | None = None,
+    kinds: Mapping[str, Trigger] | None = None,
 ) -> LoadedSite:
     """Read and cross-check everything; raise ConfigError when the site cannot be used at all.
 
-    `delivery_check` is the transport's check of its settings (see digest.delivery.site).
+    `delivery_check` is the transport's check of its settings and `kinds` the digest
+    kinds a schedule may name (both supplied from above: see digest.delivery.site).
     """
-    config = read_config(root)
+    config = read_config(root, kinds)
     if delivery_check is not None and config.delivery_table is not None:
         delivery_check(config.delivery_table)
     problems = config.problems  # cross-checks add to the same list through each Table
