@@ -151,7 +151,7 @@ def _roles_problem(roles: tuple[str, ...]) -> str | None:
 
 def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> None:
     top = Table(SCHEDULES, lines, "", 0, data, config.problems)
-    top.check_keys(["site", "delivery", "schedule"])
+    top.check_keys(["site", "delivery", "web", "schedule"])  # [web]: digest.site.web
     site = data.get("site")
     if not isinstance(site, dict):
         top.problem(None, "missing the [site] table: add [site] with name, timezone and sender")
