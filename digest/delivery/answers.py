@@ -159,6 +159,21 @@ def _stored_request(row: Any) -> StoredRequest:
     return StoredRequest(**{name: row[name] for name in StoredRequest.__dataclass_fields__})
 
 
+def find_request(
+    store: Store, scorecard: str, period_end: date, measure: str, recipient_id: str
+) -> StoredRequest | None:
+    """The stored request of one member for one measure of one publication, if any."""
+    query = sa.select(REQUEST).where(
+        REQUEST.c.scorecard == scorecard,
+        REQUEST.c.period_end == period_end,
+        REQUEST.c.measure == measure,
+        REQUEST.c.recipient_id == recipient_id,
+    )
+    with store.transaction() as connection:
+        row = connection.execute(query).mappings().first()
+    return _stored_request(row) if row is not None else None
+
+
 def requests(store: Store, since: datetime | None = None) -> list[StoredRequest]:
     """Every stored request (made since `since`), oldest first."""
     query = sa.select(REQUEST).order_by(REQUEST.c.requested_at, REQUEST.c.id)
@@ -214,6 +229,11 @@ def choose_themes(store: Store, recipient_id: str, themes: tuple[str, ...], now:
         key = THEME_CHOICE.c.recipient_id == recipient_id
         if not connection.execute(THEME_CHOICE.update().where(key).values(values)).rowcount:
             connection.execute(THEME_CHOICE.insert().values(recipient_id=recipient_id, **values))
+
+
+def theme_choice(store: Store, recipient_id: str) -> StoredThemes | None:
+    """A member's latest choice of themes, if they made one."""
+    return next((c for c in theme_choices(store) if c.recipient_id == recipient_id), None)
 
 
 def theme_choices(store: Store, since: datetime | None = None) -> list[StoredThemes]:
