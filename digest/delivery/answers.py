@@ -112,10 +112,14 @@ class StoredThemes:
 
 def use_form(store: Store, nonce: str, now: datetime) -> bool:
     """Mark a form as sent; False when it was sent before (a replay)."""
-    statement = _insert(store)(FORM_USE).values(nonce=nonce, used_at=now)
-    with store.transaction() as connection:
-        inserted = connection.execute(statement.on_conflict_do_nothing()).rowcount
-    return bool(inserted)
+    statement = (
+        _insert(store)(FORM_USE)
+        .values(nonce=nonce, used_at=now)
+        .on_conflict_do_nothing()
+        .returning(FORM_USE.c.nonce)
+    )
+    with store.transaction() as connection:  # RETURNING: rowcount is not reliable here
+        return connection.execute(statement).first() is not None
 
 
 def _insert(store: Store) -> Any:
@@ -138,9 +142,11 @@ def record_request(store: Store, request: StoredRequest) -> tuple[StoredRequest,
     """Keep a request unless the same one is there; (the kept one, whether it was new)."""
     key = _request_key(request)
     values = {name: getattr(request, name) for name in StoredRequest.__dataclass_fields__}
-    statement = _insert(store)(REQUEST).values(values).on_conflict_do_nothing()
+    statement = (
+        _insert(store)(REQUEST).values(values).on_conflict_do_nothing().returning(REQUEST.c.id)
+    )
     with store.transaction() as connection:
-        if connection.execute(statement).rowcount:
+        if connection.execute(statement).first() is not None:
             return request, True
         row = connection.execute(sa.select(REQUEST).where(*key)).mappings().one()
     return _stored_request(row), False
