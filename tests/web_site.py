@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -29,8 +29,8 @@ PNG = b"\x89PNG\r\n\x1a\nfake"
 
 
 def web_site(root: Path) -> Path:
-    """The test site with a [web] table."""
-    site = write_site(root)
+    """The test site with a [web] table, its daily data up to the day before NOW."""
+    site = write_site(root, last_day=date(2026, 11, 15))
     schedules = site / "schedules.toml"
     text = schedules.read_text()
     schedules.write_text(text.replace("\n[[schedule]]", WEB_TABLE + "\n[[schedule]]", 1))
