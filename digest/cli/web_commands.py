@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def keep_cli_request(args: argparse.Namespace, recorded: RecordedRequest) -> None:
     """`digest request` keeps its request in the store too, as the web pages do."""
     request = recorded.request
-    tz = ZoneInfo(open_site_timezone(args))
+    tz = ZoneInfo(_site_timezone(args))
     now: datetime = args.clock()
     when = now if now.astimezone(tz).date() == request.requested_on else _local_noon(
         request.requested_on, tz
@@ -80,7 +80,7 @@ def keep_cli_request(args: argparse.Namespace, recorded: RecordedRequest) -> Non
         opened.close()
 
 
-def open_site_timezone(args: argparse.Namespace) -> str:
+def _site_timezone(args: argparse.Namespace) -> str:
     from digest.site.config import read_config
 
     settings = read_config(args.site).settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -15,12 +14,11 @@ from digest.delivery import answers
 from digest.delivery.store import Store
 from digest.email.links import Link, LinkError, Purpose, verify
 from digest.errors import ConfigError
-from digest.model import Recipient, Site
+from digest.model import Clock, Recipient, Site
 from digest.site.load import load_site
 from digest.site.watch import Fingerprint, fingerprint
 from digest.site.web import WebSettings
 
-Clock = Callable[[], datetime]
 RELOAD_EVERY_SECONDS = 2.0
 
 
