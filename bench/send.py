@@ -34,11 +34,12 @@ from digest import calendar
 from digest.delivery.service import Service
 from digest.delivery.store import open_store
 from digest.delivery.transports import SmtpTransport, Transport
+from digest.delivery.transports.smtp import SmtpSettings
 from digest.email.charts import ChartCache
 from digest.email.compose import Variant, compose
 from digest.email.render import environment, inline_css
 from digest.insight import indicators
-from digest.model import DeliverySettings, Occurrence, Site
+from digest.model import Occurrence, Site
 from digest.site.load import LoadedSite, load_site
 
 SENDER = "performance@bench.example.gov.uk"
@@ -51,7 +52,7 @@ def peak_rss_mb() -> float:
 
 def smtp_to(port: int) -> Callable[[Site], Transport]:
     """digest's own SMTP transport, pointed at the counting server on loopback."""
-    settings = DeliverySettings(transport="smtp", host="127.0.0.1", port=port, security="none")
+    settings = SmtpSettings(host="127.0.0.1", port=port, security="none")
     return lambda site: SmtpTransport(settings, site.settings.sender)
 
 

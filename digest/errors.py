@@ -29,10 +29,6 @@ class ConfigError(DigestError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class DataError(ConfigError):
-    """Problems in the data files (CSV or XLSX rows)."""
-
-
 class DeliveryError(DigestError):
     """A message could not be handed over; `permanent` says whether to retry."""
 
@@ -42,9 +38,27 @@ class DeliveryError(DigestError):
         super().__init__(message)
 
 
+class TransportUnavailable(DeliveryError, ConnectionError):
+    """The transport could not be used at all (down, TLS, login): not this message's fault.
+
+    Also a ConnectionError, as aiosmtplib's SMTPServerDisconnected is.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)
+
+
 class HeaderInjectionError(DigestError):
     """A header value (name, subject) carried CR/LF or an encoded-word trick."""
 
 
 class UsageError(DigestError):
-    """The command line asked for something that cannot be done (exit 2)."""
+    """The command line asked for something that cannot be done (exit 2).
+
+    `argument` names the input the message is about ("url", "period_end"), so
+    each front end can say it its own way: the CLI as `--url`, a page as a field.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        self.argument = argument
+        super().__init__(message)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 Unit = Literal["count", "percent", "rate", "days", "number"]
 Polarity = Literal["higher", "lower", "range", "info"]
@@ -78,14 +78,14 @@ class SiteSettings:
 
 
 @dataclass(frozen=True)
-class DeliverySettings:
-    transport: Literal["pickup", "smtp"] = "pickup"
-    pickup_dir: str = "outbox"
-    host: str = "127.0.0.1"
-    port: int = 587
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    timeout_seconds: float = 60.0
+class DeliveryTable:
+    """schedules.toml's [delivery] as written, with each key's line: each transport reads its own."""
+
+    transport: str = "pickup"
+    values: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    file: str = "schedules.toml"
+    line: int = 1  # of the [delivery] header
+    lines: Mapping[str, int] = field(default_factory=dict, hash=False)  # of each key
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class Site:
 
     root: Path
     settings: SiteSettings
-    delivery: DeliverySettings
+    delivery: DeliveryTable
     recipients: tuple[Recipient, ...]
     schedules: tuple[Schedule, ...]
     measures: tuple[Measure, ...]
@@ -235,6 +235,11 @@ class Alert:
     key: str  # stable, so the same alert is not sent twice
     title: str
     details: tuple[str, ...]
+
+    @staticmethod
+    def key_for(kind: str, cause: str) -> str:
+        """A stable key naming one cause: the same cause gives the same key, so one alert."""
+        return f"{kind}:{hashlib.sha256(cause.encode('utf-8')).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from digest.model import (
     Alert,
     DeepDiveRequest,
-    DeliverySettings,
+    DeliveryTable,
     Direction,
     Measure,
     MeasureStatus,
@@ -199,7 +199,7 @@ def make_site(root: Path = ROOT, **changes: object) -> Site:
             alerts_to=("role:performance",),
             reply_to="performance@example.gov.uk",
         ),
-        delivery=DeliverySettings(),
+        delivery=DeliveryTable(),
         recipients=RECIPIENTS,
         schedules=(KEY_INDICATORS, TRACKER, INVITE, REMINDER, SUMMARY),
         measures=MEASURES,

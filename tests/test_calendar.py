@@ -22,7 +22,7 @@ from digest.calendar import (
     resolve_local,
     validate_cron,
 )
-from digest.model import DeliverySettings, Publication, Schedule, Site, SiteSettings, Span
+from digest.model import DeliveryTable, Publication, Schedule, Site, SiteSettings, Span
 
 LONDON = ZoneInfo("Europe/London")
 GMT, BST = timedelta(0), timedelta(hours=1)
@@ -81,7 +81,7 @@ def make_site(
     return Site(
         root=Path("."),
         settings=site_settings or make_settings(),
-        delivery=DeliverySettings(),
+        delivery=DeliveryTable(),
         recipients=(),
         schedules=schedules,
         measures=(),

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from digest.email import words
 from digest.insight import spc
 from digest.model import SpcResult
 
@@ -229,17 +230,22 @@ def test_missing_values_are_refused() -> None:
         spc.xmr([*ZIGZAG, float("nan")], "higher", None)
 
 
-def test_describe_says_the_variation_in_words() -> None:
-    assert spc.describe(spc.xmr(SPIKE, "higher", None)) == "Special cause: improvement"
-    assert spc.describe(spc.xmr(SPIKE, "lower", None)) == "Special cause: concern"
-    assert spc.describe(spc.xmr(ZIGZAG, "higher", None)) == (
-        "Common cause variation — no significant change"
+def test_describe_says_the_variation_in_the_words_members_read() -> None:
+    # One wording of SPC results, the members' (digest.email.words), for emails and the CLI alike.
+    assert words.describe_variation(spc.xmr(SPIKE, "higher", None)) == (
+        "a real improvement (special cause)"
     )
-    assert "5 points" in spc.describe(spc.xmr(ZIGZAG[:5], "higher", None))
-    assert spc.describe_assurance(spc.xmr(ZIGZAG, "higher", 5.0)) == (
-        "Will consistently meet the target"
+    assert words.describe_variation(spc.xmr(SPIKE, "lower", None)) == (
+        "a real concern (special cause)"
     )
-    assert spc.describe_assurance(spc.xmr(ZIGZAG, "higher", None)) == ""
+    assert words.describe_variation(spc.xmr(ZIGZAG, "higher", None)) == (
+        "normal variation — no real change"
+    )
+    assert "5 points" in words.describe_variation(spc.xmr(ZIGZAG[:5], "higher", None))
+    assert words.describe_assurance(spc.xmr(ZIGZAG, "higher", 5.0)) == (
+        "will consistently meet the target"
+    )
+    assert words.describe_assurance(spc.xmr(ZIGZAG, "higher", None)) == ""
 
 
 series = st.lists(st.integers(-1000, 1000).map(float), min_size=12, max_size=24)

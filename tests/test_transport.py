@@ -19,12 +19,12 @@ from digest.delivery.transports import (
     PickupTransport,
     SmtpTransport,
     TransportUnavailable,
+    is_loopback,
     pickup_name,
 )
+from digest.delivery.transports.smtp import SmtpSettings
 from digest.delivery.worker import DeliveryReport, deliver
 from digest.errors import DeliveryError
-from digest.model import DeliverySettings
-from digest.site.config import is_loopback
 from tests.conftest import NOW, SENDER, MakeMessages, a_dead_process_id, build_message
 from tests.smtp_server import SmtpServer, free_port
 
@@ -40,8 +40,8 @@ def smtp_to(
     environ: dict[str, str] | None = None,
 ) -> SmtpTransport:
     """A transport to the test server, plain SMTP on loopback unless told otherwise."""
-    settings = DeliverySettings(
-        "smtp", host=server.host, port=server.port, security=security, username=username
+    settings = SmtpSettings(
+        host=server.host, port=server.port, security=security, username=username
     )
     return SmtpTransport(settings, SENDER, environ or {}, tls_context=tls_context)
 
@@ -177,7 +177,7 @@ def test_a_server_that_is_down_leaves_the_messages_waiting(
     store: Store, make_messages: MakeMessages
 ) -> None:
     enqueue(store, make_messages(3), NOW)
-    settings = DeliverySettings("smtp", host="127.0.0.1", port=free_port(), security="none")
+    settings = SmtpSettings(host="127.0.0.1", port=free_port(), security="none")
     report = asyncio.run(deliver(store, SmtpTransport(settings, SENDER, {}), clock()))
     assert report.transport_error is not None
     assert report.transport_error.startswith("SMTP server 127.0.0.1:")
@@ -187,23 +187,23 @@ def test_a_server_that_is_down_leaves_the_messages_waiting(
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "localhost", "LOCALHOST."])
 def test_plain_smtp_is_allowed_to_this_machine(host: str) -> None:
     assert is_loopback(host)
-    SmtpTransport(DeliverySettings("smtp", host=host, security="none"), SENDER, {})
+    SmtpTransport(SmtpSettings(host=host, security="none"), SENDER, {})
 
 
 @pytest.mark.parametrize("host", ["mail.example.gov.uk", "10.0.0.5", "::2", "localhost.evil"])
 def test_plain_smtp_to_another_host_is_refused(host: str) -> None:
     with pytest.raises(DeliveryError, match='security = "none" is only allowed to a loopback'):
-        SmtpTransport(DeliverySettings("smtp", host=host, security="none"), SENDER, {})
+        SmtpTransport(SmtpSettings(host=host, security="none"), SENDER, {})
 
 
 def test_a_username_without_tls_is_refused() -> None:
-    settings = DeliverySettings("smtp", security="none", username="digest@example.gov.uk")
+    settings = SmtpSettings(security="none", username="digest@example.gov.uk")
     with pytest.raises(DeliveryError, match="in clear"):
         SmtpTransport(settings, SENDER, {PASSWORD_ENV: PASSWORD})
 
 
 def test_a_username_needs_the_password_in_the_environment() -> None:
-    settings = DeliverySettings("smtp", security="starttls", username="digest@example.gov.uk")
+    settings = SmtpSettings(security="starttls", username="digest@example.gov.uk")
     with pytest.raises(DeliveryError, match=PASSWORD_ENV):
         SmtpTransport(settings, SENDER, {})
 

@@ -15,11 +15,11 @@ from digest.cli.site_commands import find_schedule, local_today, occurrence_for,
 from digest.delivery import outbox, store
 from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service
+from digest.delivery.site import load_site
 from digest.delivery.transports import transport_for
 from digest.email.prepare import batch_for, stale_shown, statuses_for
 from digest.errors import ConfigError
 from digest.model import Occurrence
-from digest.site.load import load_site
 
 PROGRESS_FROM = 36  # a bar only for runs bigger than this, and only on a terminal
 

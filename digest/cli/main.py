@@ -155,35 +155,36 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
     logging.getLogger("digest").setLevel(logging.INFO if args.command in ("run", "serve") else logging.WARNING)
     try:
         return _handler(args.command)(args)
-    except UsageError as exc:
-        print(f"digest {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(
-            f"digest {args.command}: the site has problems; run 'digest check' and fix them",
-            file=sys.stderr,
-        )
-        return 1
-    except DigestError as exc:
-        print(f"digest {args.command}: {exc}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        if os.environ.get("DIGEST_DEBUG") and not isinstance(exc, DigestError):
+            raise
+        return _report(args.command, exc)
     except KeyboardInterrupt:
         print(f"digest {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # a bug: say so in one line; the traceback only on request
-        if os.environ.get("DIGEST_DEBUG"):
-            raise
-        print(
-            f"digest {args.command}: internal error: {type(exc).__name__}: {exc} "
-            "(set DIGEST_DEBUG=1 to see where)",
-            file=sys.stderr,
-        )
-        return 1
 
+
+def _report(command: str, exc: Exception) -> int:
+    """Say what went wrong in one line per problem, and choose the exit code."""
+    if isinstance(exc, UsageError):
+        flag = f"--{exc.argument.replace('_', '-')} " if exc.argument else ""
+        print(f"digest {command}: {flag}{exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"digest {command}: the site has problems; run 'digest check' and fix them",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if isinstance(exc, DigestError):
+        print(f"digest {command}: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    # A bug: say so in one line; the traceback only on request.
+    print(f"digest {command}: internal error: {type(exc).__name__}: {exc} "
+          "(set DIGEST_DEBUG=1 to see where)", file=sys.stderr)  # fmt: skip
+    return 1
 
 if __name__ == "__main__":
     sys.exit(main())

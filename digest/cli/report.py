@@ -6,8 +6,14 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from digest.email.words import format_change, format_status_value, format_target, format_value
-from digest.insight.spc import describe, describe_assurance
+from digest.email.words import (
+    describe_assurance,
+    describe_variation,
+    format_change,
+    format_status_value,
+    format_target,
+    format_value,
+)
 from digest.model import MeasureStatus
 
 
@@ -128,7 +134,7 @@ def measure_explanation(status: MeasureStatus) -> str:
         f"  rag:         {status.rag}",
         f"  direction:   {status.direction}",
         f"  spc:         {spc.points} points; mean {fmt(spc.mean)}; limits {fmt(spc.lower)} to {fmt(spc.upper)}",
-        f"  variation:   {spc.variation}: {describe(spc)}",
+        f"  variation:   {spc.variation}: {describe_variation(spc)}",
         f"  assurance:   {spc.assurance}"
         + (f": {describe_assurance(spc)}" if describe_assurance(spc) else ""),
         f"  comparators: England {fmt(m.england)}; statistical neighbours {fmt(m.statistical_neighbours)}",

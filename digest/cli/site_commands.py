@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 from digest import calendar
 from digest.cli.report import indicator_rows, indicators_table, measure_explanation
+from digest.delivery.site import load_site
 from digest.email.prepare import batch_for, statuses_for
 from digest.email.trial import rendering_problems, template_problems
 from digest.errors import ConfigError, Problem, UsageError
 from digest.model import Clock, Occurrence, Schedule, Site
-from digest.site.load import LoadedSite, load_site
+from digest.site.load import LoadedSite
 
 
 def local_today(args: argparse.Namespace) -> date:

@@ -40,7 +40,7 @@ from digest.delivery.store import (
 from digest.model import OutgoingMessage, Recipient
 
 ENQUEUE_BATCH = 500
-LEASE = timedelta(minutes=10)
+CLAIM_LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -167,7 +167,7 @@ def _claimable(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
     )
 
 
-def anything_due(store: Store, now: datetime, lease: timedelta = LEASE) -> bool:
+def anything_due(store: Store, now: datetime, lease: timedelta = CLAIM_LEASE) -> bool:
     """Whether a claim would find work: lets an idle daemon leave the mail server alone."""
     query = sa.select(_D.id).where(_claimable(now, lease)).limit(1)
     with store.transaction() as connection:
@@ -186,7 +186,7 @@ def claim(
     now: datetime,
     limit: int,
     *,
-    lease: timedelta = LEASE,
+    lease: timedelta = CLAIM_LEASE,
     worker: str | None = None,
 ) -> list[Claimed]:
     """Move up to `limit` due deliveries to `sending` for this worker, oldest first."""
@@ -318,7 +318,7 @@ def release(store: Store, claimed: Sequence[Claimed], now: datetime) -> int:
     return released
 
 
-def recover(store: Store, now: datetime, older_than: timedelta = LEASE) -> int:
+def recover(store: Store, now: datetime, older_than: timedelta = CLAIM_LEASE) -> int:
     """Put deliveries left in `sending` (a crashed worker) back in line; returns how many."""
     statement = (
         DELIVERY.update()

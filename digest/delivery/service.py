@@ -7,7 +7,6 @@ occurrence behaves the same however it was started.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -140,13 +139,12 @@ def _outgoing(batch: Batch) -> Iterator[OutgoingMessage]:
 
 def _failure_alert(failed: Sequence[outbox.Failure]) -> Alert:
     keys = ",".join(sorted(f.delivery_key for f in failed))
-    digest = hashlib.sha256(keys.encode()).hexdigest()[:16]
     lines = tuple(
         f"{f.recipient_id} <{f.email}>: {f.error}"
         + (" (gave up after 24 hours of retries)" if f.gave_up else "")
         for f in failed
     )
-    return Alert(key=f"failed:{digest}", title=f"{len(failed)} email(s) could not be delivered",
+    return Alert(key=Alert.key_for("failed", keys), title=f"{len(failed)} email(s) could not be delivered",
                  details=lines)  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, SQLModel
 
 PENDING, SENDING, SENT, RETRYING, FAILED = "pending", "sending", "sent", "retrying", "failed"
 STATES = (PENDING, SENDING, SENT, RETRYING, FAILED)
@@ -169,10 +169,6 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    def session(self) -> Session:
-        """An ORM session, for callers that prefer SQLModel queries."""
-        return Session(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

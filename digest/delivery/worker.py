@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from digest.delivery.outbox import (
-    LEASE,
+    CLAIM_LEASE,
     Claimed,
     Failure,
     claim,
@@ -24,8 +24,8 @@ from digest.delivery.outbox import (
     renew,
 )
 from digest.delivery.store import FAILED, RETRYING, SENT, Store
-from digest.delivery.transports import Transport, TransportUnavailable
-from digest.errors import DeliveryError
+from digest.delivery.transports import Transport
+from digest.errors import DeliveryError, TransportUnavailable
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ async def deliver(
     batch_size: int = 100,
     stop: asyncio.Event | None = None,
     progress: Progress | None = None,
-    lease: timedelta = LEASE,
+    lease: timedelta = CLAIM_LEASE,
 ) -> DeliveryReport:
     """Send everything due through `transport` until nothing is left, the server
     cannot be used, or `stop` is set (the message in hand is finished first)."""

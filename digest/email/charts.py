@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from digest.email.words import FREQUENCY_PLURALS, format_value
+from digest.email.words import FREQUENCY_PLURALS, LATEST_POINT_WORDS, format_value
 from digest.model import MeasureStatus, SpcResult
 
 if TYPE_CHECKING:
@@ -26,13 +26,6 @@ MEAN = (200, 206, 212)
 MARKERS = {"improvement": (29, 78, 216), "concern": (180, 83, 9)}
 LATEST = (31, 41, 51)
 
-SPECIAL_CAUSE_WORDS = {
-    "improvement": "latest point a special cause \u2014 improvement",
-    "concern": "latest point a special cause \u2014 concern",
-    "neutral": "latest point a special cause",
-    "common-cause": "latest point within normal variation",
-    "insufficient-data": "too few points for statistical process control",
-}
 
 
 @dataclass(frozen=True)
@@ -82,7 +75,7 @@ def trend_words(status: MeasureStatus) -> str:
     else:
         shape = f"{'rising' if values[-1] > values[0] else 'falling'} from {first} to {last}"
     return (
-        f"Trend over {len(status.history)} {unit}: {shape}; {SPECIAL_CAUSE_WORDS[status.variation]}"
+        f"Trend over {len(status.history)} {unit}: {shape}; {LATEST_POINT_WORDS[status.variation]}"
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from digest.calendar import words as dates
+from digest.insight.spc import MIN_POINTS
 from digest.model import (
     MISSING_REASONS,
     Assurance,
@@ -15,9 +16,10 @@ from digest.model import (
     MeasureStatus,
     MissingCode,
     Rag,
-    Unit,
+    SpcResult,
     Variation,
 )
+from digest.units import UNITS
 
 # Dates have their words beside the calendar; the templates find them here too.
 format_date = dates.format_date
@@ -25,8 +27,6 @@ format_long_date = dates.format_long_date
 format_month = dates.format_month
 
 MINUS = "\u2212"  # a true minus sign: screen readers say "minus", not "dash"
-
-DEFAULT_DECIMALS: dict[Unit, int] = {"count": 0, "percent": 1, "rate": 1, "days": 0, "number": 1}
 
 RAG_SYMBOLS: dict[Rag, str] = {
     "green": "\u2714",
@@ -69,6 +69,14 @@ ASSURANCE_WORDS: dict[Assurance, str] = {
     "inconsistent": "may or may not meet the target: it is within normal variation",
     "none": "",
 }
+# What a chart's alt text says of its latest point.
+LATEST_POINT_WORDS: dict[Variation, str] = {
+    "improvement": "latest point a special cause \u2014 improvement",
+    "concern": "latest point a special cause \u2014 concern",
+    "neutral": "latest point a special cause",
+    "common-cause": "latest point within normal variation",
+    "insufficient-data": "too few points for statistical process control",
+}
 FREQUENCY_PLURALS: dict[Frequency, str] = {
     "daily": "days",
     "weekly": "weeks",
@@ -80,7 +88,7 @@ FREQUENCY_PLURALS: dict[Frequency, str] = {
 
 def decimals_of(measure: Measure) -> int:
     """Display precision: the catalogue's, else the unit's default."""
-    return measure.decimals if measure.decimals is not None else DEFAULT_DECIMALS[measure.unit]
+    return measure.decimals if measure.decimals is not None else UNITS[measure.unit].decimals
 
 
 def format_number(value: float, decimals: int) -> str:
@@ -92,13 +100,10 @@ def format_number(value: float, decimals: int) -> str:
 def format_value(value: float, measure: Measure) -> str:
     """A value in the measure's unit: "84.2%", "67.0 per 10,000", "312 days", "1,234"."""
     number = format_number(value, decimals_of(measure))
-    if measure.unit == "percent":
-        return f"{number}%"
-    if measure.unit == "rate":
-        return f"{number} per 10,000"
-    if measure.unit == "days":
-        return f"{number} day" if number == "1" else f"{number} days"
-    return number
+    unit = UNITS[measure.unit]
+    if number == "1" and unit.singular_suffix is not None:
+        return number + unit.singular_suffix
+    return number + unit.suffix
 
 
 def format_missing(code: MissingCode | None) -> str:
@@ -124,13 +129,7 @@ def format_change(change: float, measure: Measure) -> str:
     """A signed change: "+1.3 pts" for percentages, "+12" or "-2.0 per 10,000" otherwise."""
     number = format_number(change, decimals_of(measure))
     sign = "+" if change > 0 and number.strip("0.,") else ""
-    if measure.unit == "percent":
-        return f"{sign}{number} pts"
-    if measure.unit == "rate":
-        return f"{sign}{number} per 10,000"
-    if measure.unit == "days":
-        return f"{sign}{number} days"
-    return f"{sign}{number}"
+    return f"{sign}{number}{UNITS[measure.unit].change_suffix}"
 
 
 def format_period(period_end: date, frequency: Frequency) -> str:
@@ -186,7 +185,7 @@ def theme_title(theme: str) -> str:
 
 
 @dataclass(frozen=True)
-class Row:
+class Detail:
     """One labelled line of a measure's details."""
 
     label: str
@@ -207,7 +206,7 @@ class MeasureView:
     rag_label: str
     attention: bool
     stale_note: str
-    details: tuple[Row, ...]
+    details: tuple[Detail, ...]
     request_url: str = ""
 
 
@@ -241,7 +240,7 @@ def needs_attention(status: MeasureStatus) -> bool:
     return status.rag == "red" or status.variation == "concern"
 
 
-def _details(status: MeasureStatus, *, brief: bool) -> tuple[Row, ...]:
+def _details(status: MeasureStatus, *, brief: bool) -> tuple[Detail, ...]:
     m = status.measure
     candidates: list[tuple[str, str | None]] = [
         ("Target", format_target(m)),
@@ -255,7 +254,9 @@ def _details(status: MeasureStatus, *, brief: bool) -> tuple[Row, ...]:
     ]
     keep = {"Target", "Change", "Variation (SPC)", "Note"} if brief else None
     return tuple(
-        Row(label, text) for label, text in candidates if text and (keep is None or label in keep)
+        Detail(label, text)
+        for label, text in candidates
+        if text and (keep is None or label in keep)
     )
 
 
@@ -276,3 +277,16 @@ def _change_words(status: MeasureStatus) -> str | None:
 
 def _value_or_none(value: float | None, measure: Measure) -> str | None:
     return None if value is None else format_value(value, measure)
+
+
+def describe_variation(result: SpcResult) -> str:
+    """The latest point's variation in words, with the point count when there are too few."""
+    words = VARIATION_WORDS[result.variation]
+    if result.variation == "insufficient-data":
+        return f"{words} ({result.points} points; {MIN_POINTS} needed)"
+    return words
+
+
+def describe_assurance(result: SpcResult) -> str:
+    """The assurance against the target in words; "" when there is none."""
+    return ASSURANCE_WORDS[result.assurance]

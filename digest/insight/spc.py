@@ -187,31 +187,3 @@ def xmr(
         assurance=_assurance(chart, polarity, target),
         special_cause=tuple(bool(f) for f in flags),
     )
-
-
-VARIATION_WORDS: dict[Variation, str] = {
-    "improvement": "Special cause: improvement",
-    "concern": "Special cause: concern",
-    "neutral": "Special cause: an unusual change (neither better nor worse)",
-    "common-cause": "Common cause variation — no significant change",
-    "insufficient-data": "Not enough data to judge variation",
-}
-ASSURANCE_WORDS: dict[Assurance, str] = {
-    "pass": "Will consistently meet the target",
-    "fail": "Will consistently miss the target",
-    "inconsistent": "May meet or miss the target by chance",
-    "none": "",
-}
-
-
-def describe(result: SpcResult) -> str:
-    """The latest point's variation in words for members."""
-    words = VARIATION_WORDS[result.variation]
-    if result.variation == "insufficient-data":
-        return f"{words} ({result.points} points; {MIN_POINTS} needed)"
-    return words
-
-
-def describe_assurance(result: SpcResult) -> str:
-    """The assurance against the target in words for members; "" when there is none."""
-    return ASSURANCE_WORDS[result.assurance]

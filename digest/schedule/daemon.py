@@ -9,7 +9,6 @@ a restart, a stall or two instances never skip or double one.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import socket
@@ -23,12 +22,13 @@ from apscheduler.triggers.base import BaseTrigger
 from digest import calendar
 from digest.delivery import store
 from digest.delivery.service import Service
+from digest.delivery.site import load_site
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.errors import ConfigError, Problem
 from digest.model import Alert, Clock, Occurrence, Site
 from digest.schedule import lease
-from digest.site.load import LoadedSite, load_site
+from digest.site.load import LoadedSite
 from digest.site.watch import Fingerprint, fingerprint
 
 log = logging.getLogger("digest")
@@ -146,7 +146,7 @@ class Daemon:
             for o in missed
         )
         self.service.alert(Alert(
-            key="missed:" + hashlib.sha256(keys.encode()).hexdigest()[:16],
+            key=Alert.key_for("missed", keys),
             title=f"{len(missed)} scheduled email(s) missed while digest was not running",
             details=lines,
         ))  # fmt: skip
@@ -186,7 +186,7 @@ class Daemon:
         self.bad_config = text
         log.error("reload refused, keeping the last good configuration: %s", problems[0])
         self.service.alert(Alert(
-            key="config:" + hashlib.sha256(text.encode()).hexdigest()[:16],
+            key=Alert.key_for("config", text),
             title="An edit to the site was not taken up: the last good configuration is still running",
             details=(*(str(p) for p in problems[:50]), "Run 'digest check' to see every problem."),
         ))  # fmt: skip

@@ -19,7 +19,7 @@ from digest.delivery.store import Delivery, Store, UtcDateTime
 SCHEDULER = "scheduler"
 TTL = timedelta(seconds=90)
 
-LEASE = sa.Table(
+LEASE_TABLE = sa.Table(
     "lease",
     Delivery.metadata,
     sa.Column("name", sa.String(100), primary_key=True),
@@ -36,14 +36,16 @@ def acquire(
     values = {"holder": holder, "expires_at": now + ttl, "alive_at": now}
     with store.transaction() as connection:
         taken = connection.execute(
-            LEASE.update()
-            .where(LEASE.c.name == name)
-            .where(sa.or_(LEASE.c.holder == holder, LEASE.c.expires_at < now))
+            LEASE_TABLE.update()
+            .where(LEASE_TABLE.c.name == name)
+            .where(sa.or_(LEASE_TABLE.c.holder == holder, LEASE_TABLE.c.expires_at < now))
             .values(values)
         ).rowcount
         if taken:
             return True
-        exists = connection.execute(sa.select(LEASE.c.name).where(LEASE.c.name == name)).first()
+        exists = connection.execute(
+            sa.select(LEASE_TABLE.c.name).where(LEASE_TABLE.c.name == name)
+        ).first()
         if exists is not None:
             return False
         connection.execute(_insert_new(store), {"name": name, **values})
@@ -52,13 +54,15 @@ def acquire(
 
 def _insert_new(store: Store) -> sa.Insert:
     if store.dialect == "postgresql":
-        return postgresql.insert(LEASE).on_conflict_do_nothing(index_elements=["name"])
-    return sqlite.insert(LEASE).on_conflict_do_nothing(index_elements=["name"])
+        return postgresql.insert(LEASE_TABLE).on_conflict_do_nothing(index_elements=["name"])
+    return sqlite.insert(LEASE_TABLE).on_conflict_do_nothing(index_elements=["name"])
 
 
 def _holder(store: Store, name: str) -> str | None:
     with store.transaction() as connection:
-        row = connection.execute(sa.select(LEASE.c.holder).where(LEASE.c.name == name)).first()
+        row = connection.execute(
+            sa.select(LEASE_TABLE.c.holder).where(LEASE_TABLE.c.name == name)
+        ).first()
     return None if row is None else str(row[0])
 
 
@@ -66,8 +70,8 @@ def release(store: Store, holder: str, *, name: str = SCHEDULER) -> None:
     """Give the lease up at once (a clean stop), keeping when it was last alive."""
     with store.transaction() as connection:
         connection.execute(
-            LEASE.update()
-            .where(LEASE.c.name == name, LEASE.c.holder == holder)
+            LEASE_TABLE.update()
+            .where(LEASE_TABLE.c.name == name, LEASE_TABLE.c.holder == holder)
             .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
         )
 
@@ -75,5 +79,7 @@ def release(store: Store, holder: str, *, name: str = SCHEDULER) -> None:
 def last_alive(store: Store, *, name: str = SCHEDULER) -> datetime | None:
     """When any leader last renewed the lease; None on a new site."""
     with store.transaction() as connection:
-        row = connection.execute(sa.select(LEASE.c.alive_at).where(LEASE.c.name == name)).first()
+        row = connection.execute(
+            sa.select(LEASE_TABLE.c.alive_at).where(LEASE_TABLE.c.name == name)
+        ).first()
     return None if row is None else cast(datetime, row[0])

@@ -13,6 +13,7 @@ from typing import Any
 from digest.errors import Problem
 from digest.model import DeepDiveRequest, Measure, Publication
 from digest.site.fields import ID_PATTERN, suggestion
+from digest.units import UNITS
 
 MEASURES = "data/measures.csv"
 PUBLICATIONS = "data/publications.csv"
@@ -36,7 +37,6 @@ MEASURE_COLUMNS = (
     "description",
 )
 REQUIRED_MEASURE_COLUMNS = ("id", "title", "scorecard", "unit", "polarity", "frequency")
-UNITS = ("count", "percent", "rate", "days", "number")
 POLARITIES = ("higher", "lower", "range", "info")
 FREQUENCIES = ("daily", "weekly", "monthly", "quarterly", "annual")
 PUBLICATION_COLUMNS = ("scorecard", "period_end", "published_on", "url")
@@ -206,7 +206,7 @@ def _read_measure(row: Row) -> Measure | None:
     fields: dict[str, Any] = {
         "title": row.required("title"),
         "scorecard": _identifier(row, "scorecard"),
-        "unit": row.choice("unit", UNITS),
+        "unit": row.choice("unit", tuple(UNITS)),
         "polarity": row.choice("polarity", POLARITIES),
         "frequency": row.choice("frequency", FREQUENCIES),
     }

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,19 +16,19 @@ from email_validator import EmailNotValidError, validate_email
 from digest.errors import Problem
 from digest.model import (
     DIGEST_KINDS,
-    DeliverySettings,
+    DeliveryTable,
     DigestKind,
     Recipient,
     Schedule,
     SiteSettings,
     Span,
 )
+from digest.settings import DELIVERY, NATIONS, SCHEDULE, SITE
 from digest.site.fields import ID_PATTERN, Table
 from digest.site.toml import TomlLines, TomlSyntaxError, parse
 
 RECIPIENTS = "recipients.toml"
 SCHEDULES = "schedules.toml"
-NATIONS = ("england", "wales", "scotland", "northern-ireland", "none")
 SCHEDULED_KINDS = tuple(k for k in DIGEST_KINDS if k != "alert")
 PUBLICATION_KINDS = ("tracker", "deep-dive-invite", "deep-dive-reminder", "deep-dive-summary")
 
@@ -38,7 +38,7 @@ class Config:
     """What the two TOML files say, with every problem found in them."""
 
     settings: SiteSettings | None = None
-    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    delivery: DeliveryTable = field(default_factory=DeliveryTable)
     recipients: list[Recipient] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -46,6 +46,7 @@ class Config:
     schedule_tables: list[Table] = field(default_factory=list)
     recipient_tables: list[Table] = field(default_factory=list)
     site_table: Table | None = None
+    delivery_table: Table | None = None  # for the chosen transport's own checks
 
 
 def email_problem(address: str) -> str | None:
@@ -160,9 +161,8 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
         config.settings = _read_site(config.site_table)
     delivery = data.get("delivery", {})
     if isinstance(delivery, dict):
-        config.delivery = _read_delivery(
-            Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
-        )
+        config.delivery_table = Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
+        config.delivery = _read_delivery(config.delivery_table)
     tables = _tables(data, lines, SCHEDULES, "schedule", config)
     for schedule, table in _unique(tables, _read_schedule, "schedule"):
         config.schedules.append(schedule)
@@ -170,26 +170,17 @@ def _read_schedules(data: dict[str, Any], lines: TomlLines, config: Config) -> N
 
 
 def _read_site(table: Table) -> SiteSettings | None:
-    table.check_keys(
-        [
-            "name",
-            "timezone",
-            "holidays",
-            "closures",
-            "sender",
-            "reply_to",
-            "alerts_to",
-            "deep_dive_window",
-        ]
-    )
+    table.check_keys(SITE.keys())
     name = table.text("name")
     timezone = table.checked("timezone", table.text("timezone"), _timezone_problem)
-    nation = table.choice("holidays", NATIONS, "england")
+    nation = table.choice("holidays", NATIONS, SITE["holidays"].default)
     closures = table.dates("closures")
     sender = table.checked("sender", table.text("sender"), _sender_problem)
     reply_to = table.checked("reply_to", table.text("reply_to", None), email_problem)
     alerts_to = table.checked("alerts_to", table.words("alerts_to"), _nonempty("alerts_to"))
-    window = table.span("deep_dive_window", ("days", "working days"), Span(7, "days"))
+    window = table.span(
+        "deep_dive_window", ("days", "working days"), SITE["deep_dive_window"].default
+    )
     if name is None or timezone is None or nation is None or sender is None:
         return None
     if alerts_to is None or window is None:
@@ -229,84 +220,30 @@ def _nonempty(key: str) -> Any:
     return check
 
 
-def _read_delivery(table: Table) -> DeliverySettings:
-    hints = {
-        "password": "remove it: the password comes only from the DIGEST_SMTP_PASSWORD environment variable"
-    }
-    table.check_keys(
-        ["transport", "pickup_dir", "host", "port", "security", "username", "timeout"], hints
+def _read_delivery(table: Table) -> DeliveryTable:
+    """Keep [delivery] as written: the chosen transport checks and reads its own keys."""
+    transport = table.data.get("transport", DELIVERY["transport"].default)
+    return DeliveryTable(
+        transport=transport if isinstance(transport, str) else "",
+        values=MappingProxyType(dict(table.data)),
+        file=table.file,
+        line=table.line(),
+        lines=MappingProxyType({key: table.line(key) for key in table.data}),
     )
-    defaults = DeliverySettings()
-    transport = table.choice("transport", ("pickup", "smtp"), defaults.transport)
-    pickup_dir = table.text("pickup_dir", defaults.pickup_dir)
-    host = table.text("host", defaults.host)
-    port = table.checked(
-        "port", table.get("port", int, "a whole number", defaults.port), _port_problem
-    )
-    security = table.choice("security", ("starttls", "tls", "none"), defaults.security)
-    username = table.text("username", None)
-    timeout = table.get("timeout", int, "a whole number of seconds", int(defaults.timeout_seconds))
-    if transport == "smtp" and security == "none":
-        if host and not is_loopback(host):
-            table.problem(
-                "security",
-                f'security "none" is allowed only to a loopback host, not "{host}": use "starttls" or "tls"',
-            )
-        if username:
-            table.problem(
-                "username",
-                'a username needs security "starttls" or "tls": credentials are never sent in clear',
-            )
-    return DeliverySettings(
-        transport=transport or defaults.transport,  # type: ignore[arg-type]
-        pickup_dir=pickup_dir or defaults.pickup_dir,
-        host=host or defaults.host,
-        port=port or defaults.port,
-        security=security or defaults.security,  # type: ignore[arg-type]
-        username=username,
-        timeout_seconds=float(timeout or defaults.timeout_seconds),
-    )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _port_problem(port: int) -> str | None:
-    return None if 0 < port < 65536 else f"port {port} must be between 1 and 65535"
-
-
-_SCHEDULE_KEYS = (
-    "id",
-    "digest",
-    "to",
-    "cron",
-    "working_days_only",
-    "measures",
-    "catch_up",
-    "after",
-    "offset",
-    "before_deadline",
-    "at",
-)
 
 
 def _read_schedule(table: Table) -> Schedule | None:
-    table.check_keys(_SCHEDULE_KEYS)
+    table.check_keys(SCHEDULE.keys())
     ident = table.identifier("id")
     kind = table.choice("digest", SCHEDULED_KINDS)
     to = table.checked("to", table.words("to"), _nonempty("to"))
     cron = table.text("cron", None)
     after = table.text("after", None)
-    working = table.get("working_days_only", bool, "true or false", False)
+    working = table.get(
+        "working_days_only", bool, "true or false", SCHEDULE["working_days_only"].default
+    )
     measures = table.words("measures", ())
-    catch_up = table.span("catch_up", ("minutes", "hours", "days"), Span(12, "hours"))
+    catch_up = table.span("catch_up", ("minutes", "hours", "days"), SCHEDULE["catch_up"].default)
     offset = table.span("offset", ("days", "working days"), None)
     before = table.span("before_deadline", ("days", "working days"), None)
     at = table.clock("at")

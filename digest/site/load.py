@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,9 @@ from digest.site.fields import Table, suggestion
 from digest.site.observations import empty_frame, read_observations
 from digest.site.web import read_web
 
+# How a lower layer is told the transport's own checks without importing delivery.
+DeliveryCheck = Callable[[Table], None]
+
 
 @dataclass(frozen=True)
 class LoadedSite:
@@ -33,9 +37,20 @@ class LoadedSite:
     problems: tuple[Problem, ...]
 
 
-def load_site(root: Path, today: date, *, with_observations: bool = True) -> LoadedSite:
-    """Read and cross-check everything; raise ConfigError when the site cannot be used at all."""
+def load_site(
+    root: Path,
+    today: date,
+    *,
+    with_observations: bool = True,
+    delivery_check: DeliveryCheck | None = None,
+) -> LoadedSite:
+    """Read and cross-check everything; raise ConfigError when the site cannot be used at all.
+
+    `delivery_check` is the transport's check of its settings (see digest.delivery.site).
+    """
     config = read_config(root)
+    if delivery_check is not None and config.delivery_table is not None:
+        delivery_check(config.delivery_table)
     problems = config.problems  # cross-checks add to the same list through each Table
     catalogue = read_measures(root, problems)
     read_publications(root, catalogue, problems)
@@ -68,9 +83,22 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
 
 
 def _cross_check(config: Config, catalogue: Catalogue, problems: list[Problem]) -> None:
+    """What one file says of another: who receives, which measures, whose themes and owners."""
+    _check_schedules(config, catalogue)
+    _check_recipient_themes(config, catalogue)
+    problems.extend(_owner_problems(config, catalogue))
+    _check_requesters(config, catalogue)
+
+
+def _targets(config: Config) -> set[str]:
+    """Every `to` and `alerts_to` value that names someone: recipient ids and role:NAME."""
     recipients = {r.id for r in config.recipients}
     roles = {role for r in config.recipients for role in r.roles}
-    targets = recipients | {f"role:{role}" for role in roles}
+    return recipients | {f"role:{role}" for role in roles}
+
+
+def _check_schedules(config: Config, catalogue: Catalogue) -> None:
+    targets = _targets(config)
     selectors = (
         {m.id for m in catalogue.measures}
         | catalogue.scorecards
@@ -95,6 +123,9 @@ def _cross_check(config: Config, catalogue: Catalogue, problems: list[Problem]) 
                 table.problem("cron", f'cron "{schedule.cron}": {message}')
     if config.settings is not None and config.site_table is not None:
         _check_targets(config.site_table, "alerts_to", config.settings.alerts_to, targets)
+
+
+def _check_recipient_themes(config: Config, catalogue: Catalogue) -> None:
     themes = {t for m in catalogue.measures for t in m.themes}
     for recipient, table in zip(config.recipients, config.recipient_tables, strict=True):
         for theme in recipient.themes:
@@ -103,16 +134,21 @@ def _cross_check(config: Config, catalogue: Catalogue, problems: list[Problem]) 
                     "themes",
                     f'theme "{theme}" is not a theme of any measure in {MEASURES}{suggestion(theme, themes)}',
                 )
+
+
+def _owner_problems(config: Config, catalogue: Catalogue) -> Iterator[Problem]:
+    recipients = {r.id for r in config.recipients}
     for measure in catalogue.measures:
         if measure.owner and measure.owner not in recipients:
-            line = catalogue.measure_lines[measure.id]
-            problems.append(
-                Problem(
-                    MEASURES,
-                    line,
-                    f'owner "{measure.owner}" is not a recipient id in {RECIPIENTS}{suggestion(measure.owner, recipients)}',
-                )
+            yield Problem(
+                MEASURES,
+                catalogue.measure_lines[measure.id],
+                f'owner "{measure.owner}" is not a recipient id in {RECIPIENTS}{suggestion(measure.owner, recipients)}',
             )
+
+
+def _check_requesters(config: Config, catalogue: Catalogue) -> None:
+    recipients = {r.id for r in config.recipients}
     for request, row in zip(catalogue.requests, catalogue.request_rows, strict=True):
         if request.requested_by not in recipients:
             row.problem(

@@ -11,9 +11,7 @@ from __future__ import annotations
 import csv
 import fcntl
 import io
-import os
 import stat
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 from digest.calendar import deep_dive_deadline
 from digest.calendar.words import format_date, format_long_date
 from digest.errors import ConfigError, DigestError, UsageError
+from digest.files import write_atomically
 from digest.model import DeepDiveRequest, Measure, Publication, Recipient, Site
 from digest.site.catalogue import (
     MEASURES,
@@ -67,17 +66,19 @@ def check_publication(
         )
     if not _is_web_address(url):
         raise UsageError(
-            f'--url "{url}" is not a web address: give the link members open, starting with https://'
+            f'"{url}" is not a web address: give the link members open, starting with https://',
+            argument="url",
         )
     if period_end > today:
         raise UsageError(
-            f"--period-end {period_end} is in the future (today is {today}): "
-            "record a scorecard once its period has ended"
+            f"{period_end} is in the future (today is {today}): "
+            "record a scorecard once its period has ended",
+            argument="period_end",
         )
     if on < period_end:
         raise UsageError(
             f"the publication date {on} is before the end of the period it reports ({period_end}): "
-            "check --on and --period-end"
+            "check the publication date and the period end"
         )
     for existing in site.publications:
         if (existing.scorecard, existing.period_end) == (scorecard, period_end):
@@ -140,7 +141,7 @@ def publication_for_request(site: Site, scorecard: str, on: date) -> Publication
         first = min(published, key=lambda p: p.published_on)
         raise DigestError(
             f"the request date {on} is before the first publication of {scorecard} "
-            f"(published {first.published_on}): check --on"
+            f"(published {first.published_on}): check the date of the request"
         )
     return max(before, key=lambda p: (p.published_on, p.period_end))
 
@@ -280,21 +281,9 @@ def _replace_if_unchanged(path: Path, name: str, original: bytes | None, content
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
-    """Write to a temporary file in the same folder and rename it over `path`."""
+    """Keep the file's permissions across the rename (the team's editors may rely on them)."""
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else NEW_FILE_MODE
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, content, mode=mode)
 
 
 def _restore(path: Path, original: bytes | None) -> None:

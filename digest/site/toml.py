@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from digest.errors import DigestError
+
 _ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
 _TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=")
@@ -65,7 +67,7 @@ def parse(text: str) -> tuple[dict[str, Any], TomlLines]:
     return data, locate(text)
 
 
-class TomlSyntaxError(ValueError):
+class TomlSyntaxError(DigestError, ValueError):
     """The file is not valid TOML."""
 
     def __init__(self, line: int, message: str) -> None:
