@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from digest.errors import Problem
-from digest.site.config import SCHEDULES, is_loopback
+from digest.settings import WEB
+from digest.site.config import SCHEDULES
 from digest.site.fields import Table
 from digest.site.toml import TomlSyntaxError, parse
-
-WEB_KEYS = ("base_url", "staff")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,17 @@ class WebSettings:
     def url(self, path: str) -> str:
         """An absolute address under `base_url`."""
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
+    # The smtp transport has its own; the site layer cannot import delivery.
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def base_url_problem(url: str) -> str | None:
@@ -53,7 +64,7 @@ def read_web(root: Path) -> tuple[WebSettings | None, list[Problem]]:
         return None, problems
     table = Table(SCHEDULES, lines, "web", 0, raw, problems)
     hints = {"secret_key": "remove it: the key comes only from DIGEST_SECRET_KEY"}
-    table.check_keys(WEB_KEYS, hints)
+    table.check_keys(WEB.keys(), hints)
     base_url = table.checked("base_url", table.text("base_url"), base_url_problem)
     staff = table.words("staff", ())
     if base_url is None or staff is None:
