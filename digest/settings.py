@@ -92,6 +92,16 @@ DELIVERY = SettingsTable(
     (Setting("transport", "pickup or smtp", "pickup", "how finished emails are handed over"),),
 )
 
+WEB = SettingsTable(
+    "[web]",
+    (
+        Setting(
+            "base_url", "https address", None, "what members' links point at (digest serve)", True
+        ),
+        Setting("staff", "list of roles or ids", (), "who may sign in to the team's pages"),
+    ),
+)
+
 SCHEDULE = SettingsTable(
     "[[schedule]]",
     (
@@ -121,4 +131,4 @@ SCHEDULE = SettingsTable(
     ),
 )
 
-TABLES = (SITE, DELIVERY, SCHEDULE)
+TABLES = (SITE, DELIVERY, WEB, SCHEDULE)

@@ -12,6 +12,7 @@ from typing import Any
 from digest import calendar
 from digest.calendar.words import format_date, format_long_date
 from digest.cli.site_commands import local_today, open_site
+from digest.cli.web_commands import keep_cli_request
 from digest.email.words import count_phrase
 from digest.model import Occurrence, Publication, Site
 from digest.site.catalogue import PUBLICATIONS, REQUESTS
@@ -152,6 +153,7 @@ def publication_plan(site: Site, publication: Publication, now: datetime) -> lis
 def cmd_request(args: argparse.Namespace) -> int:
     today = local_today(args)
     recorded = record_request(args.site, args.measure, args.by, args.on or today, today)
+    keep_cli_request(args, recorded)  # the store keeps every request; the CSV file too
     request = recorded.request
     what = (
         f"{recorded.recipient.name} ({request.requested_by}) asks for a deep dive on "

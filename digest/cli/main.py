@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reading_commands(commands)
     _add_delivery_commands(commands)
     _add_recording_commands(commands)
+    _add_web_commands(commands)
     return parser
 
 
@@ -95,6 +96,28 @@ def _add_recording_commands(commands: argparse._SubParsersAction[argparse.Argume
     cmd.add_argument("--on", type=_date, help="date of the request (default: today)")
 
 
+def _add_web_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser("serve", help="the web application for members' answers")
+    cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    cmd.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000)")
+    cmd.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        metavar="IPS",
+        help="proxies trusted for X-Forwarded-* headers (default: 127.0.0.1)",
+    )
+    cmd = commands.add_parser("answers", help="deep-dive requests, feedback and theme choices")
+    cmd.add_argument("--from", dest="start", type=_date, help="only answers since this date")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _port(text: str) -> int:
+    port = _positive(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f'"{text}" must be a port number from 1 to 65535')
+    return port
+
+
 # Each command's module, imported only when that command runs: `check` need not load
 # the database and SMTP libraries.
 MODULES = {
@@ -105,6 +128,8 @@ MODULES = {
     "retry": "digest.cli.delivery_commands",
     "status": "digest.cli.delivery_commands",
     "run": "digest.cli.delivery_commands",
+    "serve": "digest.cli.web_commands",
+    "answers": "digest.cli.web_commands",
 }
 
 
@@ -127,7 +152,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
     # Our own events at INFO; libraries (alembic, apscheduler) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     # The daemon logs one line per event; other commands print their own summary.
-    logging.getLogger("digest").setLevel(logging.INFO if args.command == "run" else logging.WARNING)
+    logging.getLogger("digest").setLevel(logging.INFO if args.command in ("run", "serve") else logging.WARNING)
     try:
         return _handler(args.command)(args)
     except Exception as exc:

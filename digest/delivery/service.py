@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from digest.delivery import outbox, store
+from digest.delivery import answers, outbox, store
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.delivery.worker import DeliveryReport, Progress, deliver
@@ -61,8 +61,9 @@ class Service:
         """Enqueue an occurrence's messages (new keys only) and deliver all that is due."""
         schedule = occurrence.schedule
         run_id = store.start_run(self.store, schedule.id, occurrence.key, self.clock())
-        statuses = statuses_for(self.loaded, occurrence.on)  # once: for the messages and the check
-        batch = batch_for(self.loaded, occurrence, statuses=statuses)
+        loaded = answers.with_answers(self.loaded, self.store)  # requests and themes from the web
+        statuses = statuses_for(loaded, occurrence.on)  # once: for the messages and the check
+        batch = batch_for(loaded, occurrence, statuses=statuses)
         result = outbox.enqueue(self.store, _outgoing(batch), self.clock())
         skipped = tuple(str(p) for p in batch.problems)
         stale = stale_shown(occurrence, statuses)

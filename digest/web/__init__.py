@@ -1,0 +1,1 @@
+"""The web application: members answer their emails in one click, on the same store."""

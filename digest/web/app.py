@@ -1,0 +1,67 @@
+"""The Starlette application: members' pages on signed links, and a health check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from digest.web.answer_pages import feedback_answer, feedback_page, themes_choose, themes_page
+from digest.web.context import Refusal, WebContext, context
+from digest.web.deep_dive import deep_dive_confirm, deep_dive_page
+from digest.web.pages import refusal_page
+from digest.web.security import AccessLog, SecurityHeaders
+from digest.web.view import view_page
+
+STYLE = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
+
+
+async def healthz(request: Request) -> Response:
+    """200 when the store answers: what a load balancer asks."""
+    try:
+        with context(request).store.transaction() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return PlainTextResponse("database unavailable\n", status_code=503)
+    return PlainTextResponse("ok\n")
+
+
+async def style(request: Request) -> Response:
+    return Response(STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/style.css", style, methods=["GET"]),
+    Route("/deep-dive/{token}", deep_dive_page, methods=["GET"]),
+    Route("/deep-dive/{token}", deep_dive_confirm, methods=["POST"]),
+    Route("/useful/{token}", feedback_page, methods=["GET"]),
+    Route("/useful/{token}", feedback_answer, methods=["POST"]),
+    Route("/themes/{token}", themes_page, methods=["GET"]),
+    Route("/themes/{token}", themes_choose, methods=["POST"]),
+    Route("/view/{token}", view_page, methods=["GET"]),
+]
+
+
+def create_app(ctx: WebContext) -> Starlette:
+    """The application on one context (site, store, key, clock)."""
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[
+            Middleware(AccessLog, routes=ROUTES),  # type: ignore[arg-type]
+            Middleware(SecurityHeaders),
+        ],
+        exception_handlers={
+            Refusal: refusal_page,
+            HTTPException: refusal_page,
+            Exception: refusal_page,
+        },
+    )
+    app.state.context = ctx
+    return app
