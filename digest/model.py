@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Unit = Literal["count", "percent", "rate", "days", "number"]
 Polarity = Literal["higher", "lower", "range", "info"]
@@ -261,3 +261,14 @@ def message_id(key: str, domain: str) -> str:
     """A Message-ID derived from the delivery key, so a resend carries the same one."""
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     return f"<{digest}@{domain}>"
+
+
+class LinkSigner(Protocol):
+    """Makes a recipient's signed answer links (digest.email.links implements it)."""
+
+    def links_for(
+        self, recipient_id: str, occurrence: Occurrence, deep_dive_measures: Sequence[str]
+    ) -> Mapping[str, str]:
+        """Placeholder name -> signed address: "view", "useful_yes", "useful_no", "themes",
+        and "deep-dive:MEASURE" for each measure given."""
+        ...

@@ -31,7 +31,7 @@ def local_today(args: argparse.Namespace) -> date:
 
 def open_site(args: argparse.Namespace, *, strict: bool = False) -> LoadedSite:
     """Load the site; warn of problems on stderr, or refuse them when `strict`."""
-    loaded = load_site(args.site, local_today(args))
+    loaded = load_site(args.site, local_today(args), require_key=strict)
     if strict and loaded.problems:
         raise ConfigError(list(loaded.problems))
     for problem in loaded.problems:

@@ -39,9 +39,12 @@ def compose(
     *,
     deadline: date | None = None,
     alert: Alert | None = None,
+    web: bool = False,
 ) -> tuple[Variant, ...]:
     """The content variants of one occurrence for these recipients (already chosen)."""
     kind = kind_of("alert" if alert is not None else occurrence.schedule.digest)
     shown = [] if kind.shows == "alert" else select_statuses(statuses, occurrence.schedule.measures)
-    request = Request(site, occurrence, shown, recipients, deadline=deadline, alert=alert)
+    request = Request(
+        site, occurrence, shown, recipients, deadline=deadline, alert=alert, web=web
+    )
     return kind.compose(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -23,6 +24,14 @@ from digest.model import (
 # Filled in per recipient after CSS inlining, so that inlining runs once per variant.
 NAME_TOKEN = "__digest_recipient_name__"
 ID_TOKEN = "__digest_recipient_id__"
+# A signed link, filled per recipient like the name: __digest_link_view__,
+# __digest_link_deep-dive:MEASURE__ (see digest.email.links).
+LINK_TOKEN = re.compile(r"__digest_link_([a-z0-9_:-]+)__")
+
+
+def link_token(name: str) -> str:
+    """The placeholder of one signed link, filled in per recipient."""
+    return f"__digest_link_{name}__"
 
 SPC_GUIDE_URL = "https://www.england.nhs.uk/publication/making-data-count/"
 
@@ -69,6 +78,8 @@ class Content:
     request_groups: tuple[RequestGroup, ...] = ()
     details: tuple[str, ...] = ()
     figures: str = "[]"
+    answers: bool = False  # signed links to answer (was this useful?, themes, view) are on
+    deep_dive_measures: tuple[str, ...] = ()  # the measures with a signed request link
 
 
 @dataclass(frozen=True)

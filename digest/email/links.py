@@ -8,7 +8,7 @@ The expiry is inside the signed payload and is checked against the `now` passed 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal, get_args
@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from digest import calendar
 from digest.errors import DigestError
-from digest.model import Publication, SiteSettings
+from digest.model import Occurrence, Publication, SiteSettings
 from digest.site.web import WebSettings
 
 Purpose = Literal["deep-dive", "feedback", "themes", "view"]
@@ -153,3 +153,30 @@ def deep_dive_closes_at(publication: Publication, settings: SiteSettings) -> dat
     deadline = calendar.deep_dive_deadline(publication, settings)
     tz = calendar.site_timezone(settings)
     return calendar.resolve_local(deadline + timedelta(days=1), time(0), tz).astimezone(UTC)
+
+
+# How long a message's own links (view, feedback, themes) work: as long as its bytes are kept.
+MESSAGE_LINKS_LAST = timedelta(days=730)
+
+
+@dataclass(frozen=True)
+class EmailLinkSigner:
+    """Signs each recipient's answer links as a message is personalised (a LinkSigner)."""
+
+    web: WebSettings
+    secret: str
+    settings: SiteSettings
+
+    def links_for(
+        self, recipient_id: str, occurrence: Occurrence, deep_dive_measures: Sequence[str]
+    ) -> Mapping[str, str]:
+        publication = occurrence.publication
+        closes = deep_dive_closes_at(publication, self.settings) if publication else None
+        links = member_links(
+            self.web, self.secret, recipient_id, occurrence.schedule.id, occurrence.key,
+            deep_dive_measures, occurrence.due.astimezone(UTC) + MESSAGE_LINKS_LAST, closes,
+        )  # fmt: skip
+        named = {"view": links.view, "useful_yes": links.useful_yes,
+                 "useful_no": links.useful_no, "themes": links.themes}  # fmt: skip
+        named.update({f"deep-dive:{m}": url for m, url in links.deep_dives.items()})
+        return named

@@ -52,6 +52,7 @@ def batch_for(
         deadline=deadline_of(loaded.site, occurrence),
         alert=alert,
         recipient_ids=recipient_ids,
+        signer=loaded.signer,
     )
 
 

@@ -6,7 +6,7 @@ import binascii
 import html
 import re
 import textwrap
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from email.headerregistry import Address
@@ -22,10 +22,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from digest.email.charts import Chart, ChartCache
 from digest.email.compose import ID_TOKEN, NAME_TOKEN, Content, Variant, compose
+from digest.email.content import LINK_TOKEN, link_token
 from digest.email.inline import inline_css
 from digest.errors import HeaderInjectionError
 from digest.model import (
     Alert,
+    LinkSigner,
     MeasureStatus,
     Occurrence,
     OutgoingMessage,
@@ -37,7 +39,7 @@ from digest.model import (
 
 TEXT_WIDTH = 76
 LABEL_WIDTH = 26
-TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}")
+TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}|{LINK_TOKEN.pattern}")
 TEXT_SLOT = b"__digest_text_body__"
 HTML_SLOT = b"__digest_html_body__"
 BLANK_RUNS = re.compile(r"\n{3,}")
@@ -123,12 +125,20 @@ class Batch:
     variants: Sequence[tuple[Variant, str]]  # each variant with its checked subject
     renderer: Renderer
     problems: list[Skipped] = field(default_factory=list)
+    signer: LinkSigner | None = None
 
     def __iter__(self) -> Iterator[RenderedMessage]:
         for variant, subject in self.variants:
             rendered = self.renderer.render(self.site, self.occurrence, variant, subject)
             for recipient in variant.recipients:
-                yield personalise(self.site, self.occurrence, variant, rendered, recipient)
+                links = self._links(variant, recipient)
+                yield personalise(self.site, self.occurrence, variant, rendered, recipient, links)
+
+    def _links(self, variant: Variant, recipient: Recipient) -> Mapping[str, str]:
+        if self.signer is None or not variant.content.answers:
+            return {}
+        measures = variant.content.deep_dive_measures
+        return self.signer.links_for(recipient.id, self.occurrence, measures)
 
 
 def build_messages(
@@ -140,6 +150,7 @@ def build_messages(
     alert: Alert | None = None,
     template_dir: Path | None = None,
     recipient_ids: Collection[str] | None = None,
+    signer: LinkSigner | None = None,
 ) -> Batch:
     """Every recipient's message for one occurrence; iterate the batch, then read `problems`."""
     targets = site.settings.alerts_to if alert is not None else occurrence.schedule.to
@@ -155,7 +166,9 @@ def build_messages(
             good.append(recipient)
         except HeaderInjectionError as exc:
             problems.append(Skipped(recipient.id, str(exc)))
-    variants = compose(site, occurrence, statuses, good, deadline=deadline, alert=alert)
+    variants = compose(
+        site, occurrence, statuses, good, deadline=deadline, alert=alert, web=signer is not None
+    )
     renderer = Renderer(environment(template_dir or site.root / "templates" / "email"))
     checked: list[tuple[Variant, str]] = []
     for variant in variants:
@@ -165,7 +178,7 @@ def build_messages(
             checked.append((variant, subject))
         except HeaderInjectionError as exc:
             problems.extend(Skipped(r.id, str(exc)) for r in variant.recipients)
-    return Batch(site, occurrence, checked, renderer, problems)
+    return Batch(site, occurrence, checked, renderer, problems, signer)
 
 
 def check_header(value: str, what: str) -> None:
@@ -207,6 +220,7 @@ def environment(template_dir: Path) -> Environment:
     env.filters["fill"] = fill
     env.filters["row"] = row
     env.filters["underline"] = underline
+    env.globals["link"] = link_token  # a signed link, filled in per recipient
     return env
 
 
@@ -298,10 +312,12 @@ def personalise(
     variant: Variant,
     rendered: RenderedVariant,
     recipient: Recipient,
+    links: Mapping[str, str] | None = None,
 ) -> RenderedMessage:
-    """Fill the recipient's name and id into the variant and address it to them alone."""
+    """Fill the recipient's name, id and signed links into the variant and address it to them alone."""
     values = {NAME_TOKEN: recipient.name, ID_TOKEN: quote(recipient.id, safe="")}
-    escaped = {NAME_TOKEN: html.escape(recipient.name), ID_TOKEN: values[ID_TOKEN]}
+    values.update({link_token(name): url for name, url in (links or {}).items()})
+    escaped = {**values, NAME_TOKEN: html.escape(recipient.name)}
     schedule_id = occurrence.schedule.id
     key = delivery_key(schedule_id, occurrence.key, recipient.id)
     msg_id = message_id(key, sender_domain(site))
@@ -326,7 +342,8 @@ def personalise(
 
 
 def fill_tokens(text: str, values: dict[str, str]) -> str:
-    return TOKENS.sub(lambda m: values[m.group(0)], text)
+    # A link token with no value (no signer) is left empty rather than shown.
+    return TOKENS.sub(lambda m: values.get(m.group(0), ""), text)
 
 
 def personal_headers(recipient: Recipient, msg_id: str, key: str) -> bytes:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from digest import calendar
 from digest.errors import ConfigError, Problem
-from digest.model import Site, Trigger
+from digest.model import LinkSigner, Site, Trigger
 from digest.site.catalogue import (
     MEASURES,
     Catalogue,
@@ -35,6 +35,8 @@ class LoadedSite:
     site: Site
     observations: pd.DataFrame
     problems: tuple[Problem, ...]
+    # Signs members' answer links when the site has [web] and a key; None: mailto links.
+    signer: LinkSigner | None = None
 
 
 def load_site(

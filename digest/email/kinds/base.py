@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
@@ -25,6 +25,7 @@ class Request:
     recipients: Sequence[Recipient]
     deadline: date | None = None
     alert: Alert | None = None
+    web: bool = False  # members' links are signed web links, not mailto
 
 
 @dataclass(frozen=True)
@@ -41,4 +42,11 @@ class Kind:
 
 def single(request: Request, content: Content) -> tuple[Variant, ...]:
     """One variant that every recipient receives."""
-    return (Variant(content.kind, content, tuple(request.recipients)),)
+    return (Variant(content.kind, with_answers(request, content), tuple(request.recipients)),)
+
+
+def with_answers(request: Request, content: Content) -> Content:
+    """Member digests carry the answer links when the site signs them; alerts never do."""
+    if not request.web or content.kind == "alert":
+        return content
+    return replace(content, answers=True)

@@ -12,13 +12,14 @@ from digest.email.content import (
     Section,
     Variant,
     figures_json,
+    link_token,
     publication_label,
     publication_of,
     publication_prose,
     request_address,
     request_mailto,
 )
-from digest.email.kinds.base import Request
+from digest.email.kinds.base import Request, with_answers
 from digest.email.words import MeasureView, measure_view
 from digest.model import MeasureStatus, Occurrence, Publication, Recipient, Site
 
@@ -30,9 +31,10 @@ def compose_for(request: Request, recipients: Sequence[Recipient]) -> tuple[Vari
     publication = publication_of(request.occurrence)
     on_card = [s for s in request.statuses if s.measure.scorecard == publication.scorecard]
     content = compose_deep_dive(
-        request.site, request.occurrence, publication, on_card, request.deadline
+        request.site, request.occurrence, publication, on_card, request.deadline, web=request.web
     )
     kind = request.occurrence.schedule.digest
+    content = with_answers(request, content)
     return (Variant(kind, content, tuple(recipients)),) if recipients else ()
 
 
@@ -42,6 +44,8 @@ def compose_deep_dive(
     publication: Publication,
     statuses: Sequence[MeasureStatus],
     deadline: date,
+    *,
+    web: bool = False,
 ) -> Content:
     """Invitation or reminder: every measure of the scorecard with a one-click request link."""
     address = request_address(site)
@@ -53,7 +57,11 @@ def compose_deep_dive(
     heading = f"Reminder: {when} to ask for a deep dive" if reminder else "Ask for a deep dive"
 
     def view(status: MeasureStatus) -> MeasureView:
-        url = request_mailto(address, status.measure, publication)
+        url = (
+            link_token(f"deep-dive:{status.measure.id}")
+            if web
+            else request_mailto(address, status.measure, publication)
+        )
         return measure_view(status, brief=True, request_url=url)
 
     return Content(
@@ -66,12 +74,18 @@ def compose_deep_dive(
             f"The {publication_prose(publication)} was published on "
             f"{fmt.format_date(publication.published_on)}. "
             "You can ask for a deep dive into any of its measures.",
-            "Use the link under a measure: it opens an email to the performance team, "
-            f"ready to send. Or write to {address} naming the measure.",
+            (
+                "Use the link under a measure: it opens a page where you confirm the request."
+                if web
+                else "Use the link under a measure: it opens an email to the performance team, "
+                "ready to send."
+            )
+            + f" Or write to {address} naming the measure.",
         ),
         deadline=due,
         request_address=address,
         sections=(Section(fmt.scorecard_title(publication.scorecard), tuple(map(view, statuses))),),
         links=(Link(card, publication.url),),
         figures=figures_json(statuses),
+        deep_dive_measures=tuple(s.measure.id for s in statuses) if web else (),
     )

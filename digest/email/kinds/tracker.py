@@ -17,13 +17,16 @@ from digest.email.content import (
     same_period,
     stale_banner,
 )
-from digest.email.kinds.base import Kind, Request
+from digest.email.kinds.base import Kind, Request, with_answers
 from digest.email.words import MeasureView, measure_view, needs_attention
 from digest.model import MeasureStatus, Occurrence, Publication, Recipient, Site
 
 
 def compose(request: Request) -> tuple[Variant, ...]:
-    return compose_tracker(request.site, request.occurrence, request.statuses, request.recipients)
+    variants = compose_tracker(
+        request.site, request.occurrence, request.statuses, request.recipients
+    )
+    return tuple(replace(v, content=with_answers(request, v.content)) for v in variants)
 
 
 def compose_tracker(
