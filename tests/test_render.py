@@ -138,6 +138,10 @@ def test_every_kind_renders_one_message_per_recipient(kind):
 def test_text_comes_first_then_html_with_its_charts(kind):
     rendered = next(iter(build(kind)))
     parsed = parse(rendered.outgoing.raw)
+    if kind == "deep-dive-summary":  # the clinic's invitation follows the bodies
+        assert parsed.get_content_type() == "multipart/mixed"
+        parsed, invitation = parsed.get_payload()
+        assert invitation.get_content_type() == "text/calendar"
     assert parsed.get_content_type() == "multipart/alternative"
     text, second = parsed.get_payload()
     assert text.get_content_type() == "text/plain"

@@ -80,6 +80,7 @@ class Content:
     figures: str = "[]"
     answers: bool = False  # signed links to answer (was this useful?, themes, view) are on
     deep_dive_measures: tuple[str, ...] = ()  # the measures with a signed request link
+    clinic: str = ""  # an iCalendar invitation sent with the message (the deep-dive summary)
 
 
 @dataclass(frozen=True)

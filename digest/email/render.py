@@ -299,7 +299,7 @@ class Renderer:
             # shrink to a line each, without their charts; the text part keeps them in full.
             charts = self._charts(content, compact=True)
             inlined = self._html(content, charts, compact=True)
-        shared = skeleton(site, occurrence, subject, list(charts.values()))
+        shared = skeleton(site, occurrence, subject, list(charts.values()), content.clinic)
         text = tidy_text(body_text)
         return RenderedVariant(
             subject, inlined, text, shared, QuotedBody.of(inlined), QuotedBody.of(text)
@@ -380,7 +380,9 @@ def _domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
-def skeleton(site: Site, occurrence: Occurrence, subject: str, charts: Sequence[Chart]) -> bytes:
+def skeleton(
+    site: Site, occurrence: Occurrence, subject: str, charts: Sequence[Chart], clinic: str = ""
+) -> bytes:
     """The message shared by a variant's recipients, with slots for their headers and bodies.
 
     multipart/alternative: text first, then HTML with its charts as related CID parts. Built
@@ -408,4 +410,7 @@ def skeleton(site: Site, occurrence: Occurrence, subject: str, charts: Sequence[
             disposition="inline",
             filename=f"{chart.cid.partition('@')[0]}.png",
         )
+    if clinic:  # multipart/mixed: the alternative bodies, then the invitation
+        message.add_attachment(clinic, subtype="calendar", filename="performance-clinic.ics",
+                               params={"method": "PUBLISH"})  # fmt: skip
     return message.as_bytes()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 from digest.email import words as fmt
+from digest.email.clinic import clinic_invitation
 from digest.email.content import (
     Content,
     Link,
@@ -22,7 +24,24 @@ from digest.model import DeepDiveRequest, MeasureStatus, Publication, Site
 
 def compose(request: Request) -> tuple[Variant, ...]:
     publication = publication_of(request.occurrence)
-    return single(request, compose_deep_dive_summary(request.site, publication, request.statuses))
+    content = compose_deep_dive_summary(request.site, publication, request.statuses)
+    if content.request_groups:
+        invitation = clinic_invitation(
+            request.site,
+            publication,
+            content.request_groups,
+            _owner_addresses(request.site, publication),
+        )
+        note = "A calendar invitation for the performance clinic is attached: a proposed time for the lead officers to move."
+        content = replace(content, clinic=invitation, intro=(*content.intro, note))
+    return single(request, content)
+
+
+def _owner_addresses(site: Site, publication: Publication) -> list[str]:
+    """The lead officers of the measures asked for, invited to the clinic."""
+    asked = {r.measure for r in requests_for(site, publication)}
+    owners = {m.owner for m in site.measures if m.id in asked and m.owner}
+    return sorted(r.email for r in site.recipients if r.id in owners and r.active)
 
 
 def compose_deep_dive_summary(
