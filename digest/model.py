@@ -71,6 +71,7 @@ class SiteSettings:
     deep_dive_window: Span = Span(7, "days")
     closures: tuple[date, ...] = ()
     reply_to: str | None = None
+    deep_dive_closes: time = time(16, 0)  # the deadline's time of day
 
 
 @dataclass(frozen=True)

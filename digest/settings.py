@@ -84,6 +84,12 @@ SITE = SettingsTable(
             "7 days",
             "deep-dive deadline = publication date + this",
         ),
+        Setting(
+            "deep_dive_closes",
+            "24-hour time",
+            "16:00",
+            "the deadline's time of day, said in every invitation and reminder",
+        ),
     ),
 )
 

@@ -413,3 +413,15 @@ def test_a_deadline_on_christmas_day_moves_past_the_holidays_and_closures(
 def main(argv: list[str], now: datetime = NOW) -> int:
     """The CLI with its clock fixed at NOW."""
     return cli_main(argv, clock=lambda: now)
+
+
+def test_a_request_on_deadline_day_after_the_deadline_time_is_refused(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    after = datetime(2026, 11, 19, 16, 30, tzinfo=UTC)  # deadline day, after 16:00 GMT
+    before = datetime(2026, 11, 19, 15, 30, tzinfo=UTC)
+    request = ["--site", str(site), "request", "re-referrals", "--by", "member-a"]
+    assert main(request, now=after) == 1
+    assert "closed on Thursday 19 November 2026" in capsys.readouterr().err
+    assert main(request, now=before) == 0
+    assert "close on Thursday 19 November 2026 at 16:00" in capsys.readouterr().out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -149,7 +149,17 @@ def test_after_the_deadline_the_page_says_requests_closed(app: WebApp) -> None:
     app.now = CLOSES
     for response in (app.client.get(path), app.client.post(path, data={"form_token": token})):
         assert response.status_code == 410
-        assert "closed at the end of Thursday 19 November 2026" in response.text
+        assert "closed at 16:00 on Thursday 19 November 2026" in response.text
+    assert answers.requests(app.store) == []
+
+
+def test_on_deadline_day_requests_close_at_the_deadline_time(app: WebApp) -> None:
+    path = app.path("deep-dive", expires=CLOSES + timedelta(days=30))
+    app.now = datetime(2026, 11, 19, 15, 59, tzinfo=UTC)  # 15:59 GMT on deadline day
+    assert app.client.get(path).status_code == 200
+    token = form_token_of(app.client.get(path).text)
+    app.now = datetime(2026, 11, 19, 16, 0, tzinfo=UTC)
+    assert app.client.post(path, data={"form_token": token}).status_code == 410
     assert answers.requests(app.store) == []
 
 

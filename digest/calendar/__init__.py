@@ -23,6 +23,7 @@ __all__ = [
     "CronSpec",
     "WorkingDays",
     "cron_fire_time",
+    "deep_dive_closes_at",
     "deep_dive_deadline",
     "occurrence_on",
     "occurrences_between",
@@ -113,6 +114,15 @@ def deep_dive_deadline(publication: Publication, settings: SiteSettings) -> date
     workdays = WorkingDays.from_settings(settings)
     end = _after_span(publication.published_on, settings.deep_dive_window, workdays)
     return workdays.next_working_day(end)
+
+
+def deep_dive_closes_at(publication: Publication, settings: SiteSettings) -> datetime:
+    """The instant deep-dive requests close: the deadline's date at `deep_dive_closes`, local.
+
+    One rule for the web page, `digest request`, the links' expiry and the emails' words.
+    """
+    deadline = deep_dive_deadline(publication, settings)
+    return resolve_local(deadline, settings.deep_dive_closes, site_timezone(settings))
 
 
 def publication_fire_date(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
-__all__ = ["format_date", "format_long_date", "format_month"]
+__all__ = ["format_clock", "format_date", "format_long_date", "format_month"]
 
 
 def format_date(on: date) -> str:
@@ -20,3 +20,8 @@ def format_long_date(on: date) -> str:
 def format_month(on: date) -> str:
     """ "October 2026"."""
     return f"{on:%B %Y}"
+
+
+def format_clock(at: time) -> str:
+    """ "16:00"."""
+    return f"{at:%H:%M}"

@@ -10,7 +10,7 @@ from itertools import groupby
 from typing import Any
 
 from digest import calendar
-from digest.calendar.words import format_date, format_long_date
+from digest.calendar.words import format_clock, format_date, format_long_date
 from digest.cli.site_commands import local_today, open_site
 from digest.cli.web_commands import keep_cli_request
 from digest.email.words import count_phrase
@@ -152,7 +152,8 @@ def publication_plan(site: Site, publication: Publication, now: datetime) -> lis
 
 def cmd_request(args: argparse.Namespace) -> int:
     today = local_today(args)
-    recorded = record_request(args.site, args.measure, args.by, args.on or today, today)
+    now = None if args.on else args.clock()  # --on says a day; without it, the time counts too
+    recorded = record_request(args.site, args.measure, args.by, args.on or today, today, now)
     keep_cli_request(args, recorded)  # the store keeps every request; the CSV file too
     request = recorded.request
     what = (
@@ -167,6 +168,7 @@ def cmd_request(args: argparse.Namespace) -> int:
     else:
         print(f"Recorded in {REQUESTS}: {what}, on {format_date(request.requested_on)}.")
     print(
-        f"Deep-dive requests for this publication close on {format_long_date(recorded.deadline)}."
+        "Deep-dive requests for this publication close on "
+        f"{format_long_date(recorded.deadline)} at {format_clock(recorded.closes)}."
     )
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -148,11 +148,8 @@ def member_links(
 
 
 def deep_dive_closes_at(publication: Publication, settings: SiteSettings) -> datetime:
-    """When deep-dive requests for a publication close: the end of the deadline day, local
-    (the day `digest request` also accepts last)."""
-    deadline = calendar.deep_dive_deadline(publication, settings)
-    tz = calendar.site_timezone(settings)
-    return calendar.resolve_local(deadline + timedelta(days=1), time(0), tz).astimezone(UTC)
+    """When deep-dive requests for a publication close (the calendar's one rule), in UTC."""
+    return calendar.deep_dive_closes_at(publication, settings).astimezone(UTC)
 
 
 # How long a message's own links (view, feedback, themes) work: as long as its bytes are kept.

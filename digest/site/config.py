@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from email.utils import parseaddr
 from functools import partial
 from pathlib import Path
@@ -185,6 +185,7 @@ def _read_site(table: Table) -> SiteSettings | None:
     window = table.span(
         "deep_dive_window", ("days", "working days"), SITE["deep_dive_window"].default
     )
+    closes = table.clock("deep_dive_closes") or _clock(SITE["deep_dive_closes"].default)
     if name is None or timezone is None or nation is None or sender is None:
         return None
     if alerts_to is None or window is None:
@@ -198,7 +199,13 @@ def _read_site(table: Table) -> SiteSettings | None:
         deep_dive_window=window,
         closures=closures,
         reply_to=reply_to,
+        deep_dive_closes=closes,
     )
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
 
 
 def _timezone_problem(name: str) -> str | None:

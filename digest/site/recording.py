@@ -15,11 +15,11 @@ import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
-from digest.calendar import deep_dive_deadline
-from digest.calendar.words import format_date, format_long_date
+from digest.calendar import deep_dive_closes_at, deep_dive_deadline
+from digest.calendar.words import format_clock, format_date, format_long_date
 from digest.errors import ConfigError, DigestError, UsageError
 from digest.files import write_atomically
 from digest.model import DeepDiveRequest, Measure, Publication, Recipient, Site
@@ -49,6 +49,7 @@ class RecordedRequest:
     measure: Measure
     deadline: date
     already_recorded: bool
+    closes: time = time(16, 0)  # the deadline's time of day
 
 
 # --- checks (pure) -------------------------------------------------------------
@@ -97,7 +98,9 @@ def _is_web_address(url: str) -> bool:
     return scheme is not None and len(url) > len(scheme) and clean
 
 
-def check_request(site: Site, measure_id: str, by: str, on: date) -> RecordedRequest:
+def check_request(
+    site: Site, measure_id: str, by: str, on: date, now: datetime | None = None
+) -> RecordedRequest:
     """The request to record (or the identical one already there), or why it cannot be."""
     measure = site.measure(measure_id)
     if measure is None:
@@ -114,18 +117,26 @@ def check_request(site: Site, measure_id: str, by: str, on: date) -> RecordedReq
         )
     publication = publication_for_request(site, measure.scorecard, on)
     deadline = deep_dive_deadline(publication, site.settings)
-    if on > deadline:
+    # A request made now on deadline day counts only until the deadline's time of day.
+    closed_today = (
+        on == deadline
+        and now is not None
+        and now >= deep_dive_closes_at(publication, site.settings)
+    )
+    if on > deadline or closed_today:
         raise DigestError(
             f"deep-dive requests for {publication.scorecard} (period ending "
             f"{format_date(publication.period_end)}, published {format_date(publication.published_on)}) "
             f"closed on {format_long_date(deadline)}: the next publication of "
-            f"{publication.scorecard} opens a new window"
+            f"{publication.scorecard} opens a new window "
+            f"(requests close at {format_clock(site.settings.deep_dive_closes)} on the deadline day)"
         )
     request = DeepDiveRequest(publication.scorecard, publication.period_end, measure.id, by, on)
     earlier = next((r for r in site.requests if _same_request(r, request)), None)
     return RecordedRequest(
-        earlier or request, publication, recipient, measure, deadline, earlier is not None
-    )
+        earlier or request, publication, recipient, measure, deadline, earlier is not None,
+        site.settings.deep_dive_closes,
+    )  # fmt: skip
 
 
 def publication_for_request(site: Site, scorecard: str, on: date) -> Publication:
@@ -174,10 +185,12 @@ def record_publication(
     return publication, after
 
 
-def record_request(root: Path, measure_id: str, by: str, on: date, today: date) -> RecordedRequest:
+def record_request(
+    root: Path, measure_id: str, by: str, on: date, today: date, now: datetime | None = None
+) -> RecordedRequest:
     """Append a deep-dive request to data/deep_dive_requests.csv, unless it is already there."""
     with _locked_site(root, REQUESTS, today) as (loaded, original):
-        recorded = check_request(loaded.site, measure_id, by, on)
+        recorded = check_request(loaded.site, measure_id, by, on, now)
         if not recorded.already_recorded:
             request = recorded.request
             cells = {

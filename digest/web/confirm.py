@@ -78,7 +78,7 @@ def _text(
         lines += ["", "What you want to understand:", request.note]
     lines += [
         "",
-        f"Requests close at the end of {format_long_date(deadline)}. The performance team",
+        f"Requests close at {ctx.site.settings.deep_dive_closes:%H:%M} on {format_long_date(deadline)}. The performance team",
         "will then convene a performance clinic on the measures members asked about.",
         "",
         ctx.site.settings.name,

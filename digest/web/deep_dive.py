@@ -39,6 +39,7 @@ class Asked:
             "publication": self.publication,
             "scorecard": self.publication.scorecard.replace("-", " ").capitalize(),
             "deadline": deadline,
+            "closes_at": f"{ctx.site.settings.deep_dive_closes:%H:%M}",
             "note_max": NOTE_MAX,
         }
 
@@ -60,7 +61,7 @@ def asked(ctx: WebContext, token: str) -> Asked:
         raise Refusal(
             410,
             "Deep-dive requests have closed",
-            f"Requests for deep dives on this scorecard closed at the end of "
+            f"Requests for deep dives on this scorecard closed at {site.settings.deep_dive_closes:%H:%M} on "
             f"{format_long_date(deadline)}. The next publication opens a new window.",
         )
     return found

@@ -51,6 +51,7 @@ def compose_deep_dive(
     address = request_address(site)
     card = publication_label(publication)
     due = fmt.format_long_date(deadline)
+    by = f"{site.settings.deep_dive_closes:%H:%M} on {due}"  # the time, in every invitation
     left = (deadline - occurrence.on).days
     reminder = occurrence.schedule.digest == "deep-dive-reminder"
     when = "today is the last day" if left <= 0 else f"{fmt.count_phrase(left, 'day')} left"
@@ -67,13 +68,13 @@ def compose_deep_dive(
     return Content(
         kind=occurrence.schedule.digest,
         site_name=site.settings.name,
-        subject=f"{heading}: {card} (by {due})",
+        subject=f"{heading}: {card} (by {by})",
         heading=heading,
-        preheader=f"Ask for a deep dive into any measure of the {card} by {due}.",
+        preheader=f"Ask for a deep dive into any measure of the {card} by {by}.",
         intro=(
             f"The {publication_prose(publication)} was published on "
             f"{fmt.format_date(publication.published_on)}. "
-            "You can ask for a deep dive into any of its measures.",
+            f"You can ask for a deep dive into any of its measures until {by}.",
             (
                 "Use the link under a measure: it opens a page where you confirm the request."
                 if web
