@@ -141,9 +141,10 @@ def test_last_year_of_a_leap_february_is_the_february_before() -> None:
     assert one(measure(), rows).last_year == 2.0
 
 
-def test_last_year_of_a_daily_measure_is_the_same_date() -> None:
+def test_last_year_of_a_daily_measure_is_364_days_before_the_same_weekday() -> None:
+    # DESIGN.md: Wednesday 25 November 2026 is compared with Wednesday 26 November 2025.
     rows = [("m", "2025-11-25", 7.0), ("m", "2025-11-26", 8.0), ("m", "2026-11-25", 9.0)]
-    assert one(measure(frequency="daily"), rows).last_year == 7.0
+    assert one(measure(frequency="daily"), rows).last_year == 8.0
 
 
 def test_last_year_of_a_weekly_measure_is_52_weeks_before() -> None:
@@ -315,3 +316,22 @@ def test_grouping_matches_a_plain_filter_per_measure() -> None:
         expected = [(d.date(), None if np.isnan(v) else v)
                     for d, v in zip(rows["period_end"], rows["value"], strict=True)]
         assert list(s.history) == expected
+
+
+def test_rag_is_judged_on_the_value_as_members_see_it() -> None:
+    from dataclasses import replace as changed
+
+    base = _measure_for_rag()
+    shown_as_80 = changed(base, target=80.0, tolerance=None, decimals=1)
+    assert indicators.rag(shown_as_80, 79.96) == "green"  # "80.0%" meets 80
+    assert indicators.rag(shown_as_80, 79.94) == "red"  # "79.9%"
+    edge = changed(base, target=64.4, tolerance=2.5, decimals=1)
+    assert indicators.rag(edge, 61.9) == "amber"  # exactly 2.5 short, not 2.5000000000000036
+    assert indicators.rag(edge, 61.8) == "red"
+
+
+def _measure_for_rag() -> Measure:
+    return Measure(
+        id="visits", title="Visits in time", scorecard="social-care", unit="percent",
+        polarity="higher", frequency="monthly",
+    )  # fmt: skip

@@ -135,11 +135,37 @@ def test_two_of_three_in_the_outer_third_fires_only_that_rule() -> None:
     assert [i for i, f in enumerate(result.special_cause) if f] == [12, 14]
 
 
-def test_two_of_three_needs_both_points_on_the_same_side() -> None:
+def test_two_of_three_needs_all_three_points_on_the_same_side() -> None:
+    # DESIGN.md (Making Data Count): all three on one side of the mean; a point on the mean
+    # is on neither side.
     chart = spc.Limits(mean=0.0, lower=-3.0, upper=3.0)
     assert not spc.two_of_three(np.array([2.5, 0.0, -2.5]), chart).any()
-    assert spc.two_of_three(np.array([-2.5, 0.0, -2.5]), chart).tolist() == [True, False, True]
+    assert not spc.two_of_three(np.array([-2.5, 0.0, -2.5]), chart).any()
+    assert spc.two_of_three(np.array([-2.5, -0.5, -2.5]), chart).tolist() == [True, False, True]
     assert not spc.two_of_three(np.array([2.5, 0.0, 0.0, 2.5]), chart).any()
+    assert spc.two_of_three(np.array([2.5, 3.5, 0.5]), chart).tolist() == [True, True, False]
+
+
+def test_the_middle_point_across_the_mean_leaves_common_cause() -> None:
+    # The series: the reference (NHSRplotthedots, MDC) says common cause.
+    series = [10.0, 12.0] * 8 + [16.1, 10.0, 16.1]
+    assert spc.xmr(series, "higher", None).variation == "common-cause"
+
+
+def test_a_latest_point_beyond_a_limit_is_judged_by_its_side_before_any_trend() -> None:
+    # Outside the limits is taken first: high and higher is better, whatever the falling trend.
+    series = [10.0, 11.0] * 9 + [30.0, 29.0, 28.0, 27.0, 26.0, 25.0, 24.0]
+    result = spc.xmr(series, "higher", None)
+    assert result.upper is not None and series[-1] > result.upper
+    assert result.variation == "improvement"
+
+
+def test_a_near_constant_count_has_no_variation_to_judge() -> None:
+    # The screened mean moving range is 0: zero-width limits say nothing.
+    series = [3.0] * 11 + [4.0] + [3.0] * 12
+    assert spc.screened_mean_moving_range(np.array(series)) == 0.0
+    result = spc.xmr(series, "higher", None)
+    assert (result.variation, result.assurance) == ("insufficient-data", "none")
 
 
 def test_a_huge_jump_is_screened_out_of_the_mean_moving_range() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 import numpy as np
@@ -21,6 +22,7 @@ from digest.model import (
     MissingCode,
     Rag,
 )
+from digest.units import UNITS
 
 Days = npt.NDArray[np.datetime64]
 Floats = npt.NDArray[np.float64]
@@ -197,11 +199,11 @@ def _same_day_years_before(day: date, years: int) -> date:
 def year_before(period_end: date, frequency: Frequency) -> date:
     """The period_end of the same period a year earlier.
 
-    Weekly periods go back 52 weeks, so the weekday matches; month-end periods go to the
-    end of the same month (2024-02-29 -> 2023-02-28, 2025-02-28 -> 2024-02-29); any other
-    date to the same date a year before.
+    Daily and weekly periods go back 364 days (52 weeks), so a Monday is compared with a
+    Monday; month-end periods go to the end of the same month (2024-02-29 -> 2023-02-28,
+    2025-02-28 -> 2024-02-29); any other date to the same date a year before.
     """
-    if frequency == "weekly":
+    if frequency in ("daily", "weekly"):
         return period_end - timedelta(weeks=52)
     if frequency != "daily" and period_end == _month_end(period_end.year, period_end.month):
         return _month_end(period_end.year - 1, period_end.month)
@@ -235,22 +237,39 @@ def _month_index(day: date) -> int:
 
 
 def rag(measure: Measure, value: float | None) -> Rag:
-    """Green at or beyond the target, amber within the tolerance of it, red beyond that."""
+    """Green at or beyond the target, amber within the tolerance of it, red beyond that.
+
+    Judged on the value as members see it, rounded to the measure's decimals, in decimal
+    arithmetic: 79.96 shown as "80.0%" meets a target of 80, and 61.9 is exactly 2.5
+    short of 64.4 (binary floats would make it 2.5000000000000036).
+    """
     target = measure.target
     if value is None or target is None or measure.polarity == "info":
         return "none"
-    tolerance = measure.tolerance or 0.0
+    shown = _as_shown(value, measure)
+    goal, tolerance = _decimal(target), _decimal(measure.tolerance or 0.0)
+    zero = Decimal(0)
     if measure.polarity == "range":
         if measure.target_max is None:
             return "none"
-        shortfall = max(target - value, value - measure.target_max, 0.0)
+        shortfall = max(goal - shown, shown - _decimal(measure.target_max), zero)
     elif measure.polarity == "higher":
-        shortfall = max(target - value, 0.0)
+        shortfall = max(goal - shown, zero)
     else:
-        shortfall = max(value - target, 0.0)
+        shortfall = max(shown - goal, zero)
     if shortfall == 0:
         return "green"
     return "amber" if shortfall <= tolerance else "red"
+
+
+def _as_shown(value: float, measure: Measure) -> Decimal:
+    decimals = measure.decimals if measure.decimals is not None else UNITS[measure.unit].decimals
+    return Decimal(f"{value:.{decimals}f}")
+
+
+def _decimal(number: float) -> Decimal:
+    # repr gives the shortest text that reads back as the same float: 64.4, not 64.40000000000000568.
+    return Decimal(repr(number))
 
 
 def direction(measure: Measure, value: float | None, previous: float | None) -> Direction:

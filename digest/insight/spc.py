@@ -44,9 +44,9 @@ def screened_mean_moving_range(x: Floats) -> float:
     ranges = moving_ranges(x)
     if ranges.size == 0:
         return 0.0
-    # The minimum is never above the mean, so at least one range is kept.
-    kept = ranges[ranges <= SCREEN_FACTOR * ranges.mean()]
-    return float(kept.mean())
+    # Ranges of 3.267 x the mean or more go (Making Data Count), then the mean once more.
+    kept = ranges[ranges < SCREEN_FACTOR * ranges.mean()]
+    return float(kept.mean()) if kept.size else 0.0
 
 
 def limits(x: Floats) -> Limits:
@@ -105,11 +105,15 @@ def trend(x: Floats, length: int = TREND_LENGTH) -> Flags:
     return rising_trend(x, length) | falling_trend(x, length)
 
 
-def _two_of_three_on_side(near: Flags) -> Flags:
-    """The near-limit points of every window of 3 with at least 2 near the limit."""
+def _two_of_three_on_side(near: Flags, side: Flags) -> Flags:
+    """The near-limit points of every window of 3 with at least 2 near the limit and all 3
+    on that side of the mean."""
     if near.size < 3:
         return np.zeros(near.size, dtype=bool)
-    hits = np.convolve(near.astype(np.int8), np.ones(3, dtype=np.int8), mode="valid") >= 2
+    window = np.ones(3, dtype=np.int8)
+    enough = np.convolve(near.astype(np.int8), window, mode="valid") >= 2
+    all_on_side = np.convolve(side.astype(np.int8), window, mode="valid") == 3
+    hits = enough & all_on_side
     # Point i lies in the windows starting at i-2, i-1 and i.
     covered = np.convolve(hits.astype(np.int8), np.ones(3, dtype=np.int8), mode="full") > 0
     return near & covered
@@ -117,9 +121,12 @@ def _two_of_three_on_side(near: Flags) -> Flags:
 
 def two_of_three(x: Floats, chart: Limits) -> Flags:
     """Points in 2 of 3 consecutive beyond two thirds of the way to a limit, same side."""
+    # A point beyond the limit is also beyond two thirds (as the MDC tool has it since 2023).
     high = x > chart.mean + 2 / 3 * (chart.upper - chart.mean)
     low = x < chart.mean - 2 / 3 * (chart.mean - chart.lower)
-    return _two_of_three_on_side(high) | _two_of_three_on_side(low)
+    return _two_of_three_on_side(high, x > chart.mean) | _two_of_three_on_side(
+        low, x < chart.mean
+    )
 
 
 def special_cause(x: Floats, chart: Limits) -> Flags:
@@ -128,7 +135,13 @@ def special_cause(x: Floats, chart: Limits) -> Flags:
 
 
 def _latest_is_high(x: Floats, chart: Limits) -> bool:
-    """Whether a special-cause latest point signals a high process rather than a low one."""
+    """Whether a special-cause latest point signals a high process rather than a low one.
+
+    The rules are taken in order: outside the limits first (its side), then a trend (its
+    direction), then 2-of-3 and a run (their side of the mean).
+    """
+    if outside_limits(x, chart)[-1]:
+        return bool(x[-1] > chart.upper)
     if rising_trend(x)[-1]:
         return True
     if falling_trend(x)[-1]:
@@ -177,6 +190,10 @@ def xmr(
         no_flags = (False,) * int(x.size)
         return SpcResult(None, None, None, int(x.size), "insufficient-data", "none", no_flags)
     chart = limits(x)
+    if chart.upper == chart.lower:  # no variation at all: nothing to judge a point against
+        no_flags = (False,) * int(x.size)
+        return SpcResult(chart.mean, chart.lower, chart.upper, int(x.size), "insufficient-data",
+                         "none", no_flags)  # fmt: skip
     flags = special_cause(x, chart)
     return SpcResult(
         mean=chart.mean,
