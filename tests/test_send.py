@@ -141,6 +141,20 @@ def test_a_dry_run_sends_and_records_nothing(
     assert not (site / ".digest").exists()
 
 
+def test_a_dry_run_after_the_send_says_each_message_was_already_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = smtp_site(tmp_path, server)
+        assert send(site, "daily", "--on", "2026-11-26") == 0
+        capsys.readouterr()
+        assert send(site, "daily", "--on", "2026-11-26", "--dry-run") == 0
+        out = capsys.readouterr().out
+    assert "would send to" not in out
+    assert out.count("would not send to") == 2 and out.count("already sent") == 2
+    assert "0 new of 2 message(s)" in out
+
+
 def test_a_day_a_schedule_is_not_due_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

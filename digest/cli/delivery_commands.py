@@ -91,20 +91,37 @@ def _dry_run(args: argparse.Namespace) -> int:
     occurrence = occurrence_for(loaded.site, schedule, args.on or local_today(args))
     statuses = statuses_for(loaded, occurrence.on)
     batch = batch_for(loaded, occurrence, statuses=statuses)
-    count = 0
+    states = _states_of(args, occurrence)
+    count = new = 0
     for rendered in batch:
         message = rendered.outgoing
-        print(
-            f"would send to {message.recipient.id} <{message.recipient.email}>: {message.subject}"
-        )
+        state = states.get(message.delivery_key)
+        who = f"{message.recipient.id} <{message.recipient.email}>"
+        if state is None:
+            print(f"would send to {who} (new): {message.subject}")
+            new += 1
+        else:
+            print(f"would not send to {who}: already {state}")
         count += 1
     for problem in batch.problems:
         print(f"would skip {problem}", file=sys.stderr)
     stale = stale_shown(occurrence, statuses)
     if stale:
         print(f"would alert: {len(stale)} stale measure(s)", file=sys.stderr)
-    print(f"{schedule.id} {occurrence.key}: {count} message(s) (dry run: nothing sent or recorded)")
+    print(f"{schedule.id} {occurrence.key}: {new} new of {count} message(s) "
+          "(dry run: nothing sent or recorded)")  # fmt: skip
     return 0
+
+
+def _states_of(args: argparse.Namespace, occurrence: Occurrence) -> dict[str, str]:
+    """What the store already holds for the occurrence, without creating a store."""
+    existing = store.existing_store(args.site)
+    if existing is None:
+        return {}
+    try:
+        return store.delivery_states(existing, occurrence.schedule.id, occurrence.key)
+    finally:
+        existing.close()
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

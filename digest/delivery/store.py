@@ -374,6 +374,25 @@ def counts(
     return {state: found.get(state, 0) for state in STATES} | found
 
 
+def delivery_states(store: Store, schedule_id: str, occurrence_key: str) -> dict[str, str]:
+    """Each delivery key of one occurrence with its state: what a dry run compares with."""
+    query = sa.select(DELIVERY.c.delivery_key, DELIVERY.c.state).where(
+        DELIVERY.c.schedule_id == schedule_id, DELIVERY.c.occurrence_key == occurrence_key
+    )
+    with store.transaction() as connection:
+        return {key: state for key, state in connection.execute(query)}
+
+
+def existing_store(site_root: Path) -> Store | None:
+    """The site's store if it has one (a dry run never creates one), else None."""
+    url = database_url(site_root)
+    if url.startswith("sqlite"):
+        database = sa.make_url(url).database
+        if not database or not Path(database).exists():
+            return None
+    return open_store(site_root, url)
+
+
 _STORED_COLUMNS = (
     *(DELIVERY.c[name] for name in ("delivery_key", "email", "subject", "message_id", "state")),
     DELIVERY.c.sent_at,
