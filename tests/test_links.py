@@ -62,11 +62,12 @@ def test_a_token_expires() -> None:
     assert verify(SECRET, "themes", token, NOW - timedelta(seconds=1)).recipient_id == "cllr-a"
 
 
-def test_deep_dive_links_close_at_the_end_of_the_deadline_day_local() -> None:
+def test_deep_dive_links_close_at_the_deadline_time_local() -> None:
+    # DESIGN.md: the deadline's time of day is deep_dive_closes (default 16:00), local time.
     publication = Publication("social-care", date(2026, 10, 31), date(2026, 11, 12), "https://x")
-    assert deep_dive_closes_at(publication, SETTINGS) == datetime(2026, 11, 20, tzinfo=UTC)
+    assert deep_dive_closes_at(publication, SETTINGS) == datetime(2026, 11, 19, 16, tzinfo=UTC)
     summer = Publication("social-care", date(2026, 5, 31), date(2026, 6, 11), "https://x")
-    assert deep_dive_closes_at(summer, SETTINGS) == datetime(2026, 6, 18, 23, tzinfo=UTC)  # BST
+    assert deep_dive_closes_at(summer, SETTINGS) == datetime(2026, 6, 18, 15, tzinfo=UTC)  # BST
 
 
 @pytest.mark.parametrize(

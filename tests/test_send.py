@@ -183,3 +183,15 @@ def test_a_server_that_is_down_loses_nothing(
     main(["--site", str(site), "status", "--json"])
     status = json.loads(capsys.readouterr().out)
     assert status["deliveries"]["pending"] + status["deliveries"]["retrying"] == 3
+
+
+def test_a_publication_schedule_sends_only_on_its_fire_date_and_says_which_dates_are_due(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path / "site")
+    # The day before October's publication: September's tracker is not due again.
+    assert send(site, "tracker", "--on", "2026-11-11") == 2
+    err = capsys.readouterr().err
+    assert '"tracker" is not due on 2026-11-11' in err and "2026-11-12" in err
+    assert not list((site / "outbox").glob("*.eml"))
+    assert send(site, "tracker", "--on", "2026-11-12") == 0

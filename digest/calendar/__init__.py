@@ -25,6 +25,8 @@ __all__ = [
     "cron_fire_time",
     "deep_dive_closes_at",
     "deep_dive_deadline",
+    "fire_dates",
+    "occurrence_due_on",
     "occurrence_on",
     "occurrences_between",
     "parse_cron",
@@ -244,3 +246,30 @@ def occurrence_on(site: Site, schedule: Schedule, day: date) -> Occurrence | Non
         return None
     latest = max(published, key=lambda p: (p.published_on, p.period_end))
     return _publication_occurrence(site, schedule, latest, on=day)
+
+
+def occurrence_due_on(site: Site, schedule: Schedule, day: date) -> Occurrence | None:
+    """The occurrence a schedule fires on a local date, or None: what `send --on DATE` runs.
+
+    Unlike `occurrence_on`, a publication schedule has one only on its publication's fire
+    date (published by then: nothing recorded later counts), never an earlier one's.
+    """
+    if schedule.cron is not None:
+        return occurrence_on(site, schedule, day)
+    tz = site_timezone(site.settings)
+    for publication in _publications_of(site, schedule.after or ""):
+        if publication.published_on > day:
+            continue
+        occurrence = _publication_occurrence(site, schedule, publication)
+        if occurrence is not None and occurrence.due.astimezone(tz).date() == day:
+            return Occurrence(schedule, occurrence.key, occurrence.due, day, publication)
+    return None
+
+
+def fire_dates(site: Site, schedule: Schedule, around: date, days: int = 45) -> list[date]:
+    """A publication schedule's fire dates within `days` either side of `around`."""
+    tz = site_timezone(site.settings)
+    start = resolve_local(around - timedelta(days=days), time(0), tz)
+    end = resolve_local(around + timedelta(days=days), time(0), tz)
+    found = _publication_occurrences(site, schedule, start.astimezone(UTC), end.astimezone(UTC))
+    return [o.due.astimezone(tz).date() for o in found]

@@ -93,16 +93,22 @@ def find_schedule(site: Site, schedule_id: str) -> Schedule:
 
 
 def occurrence_for(site: Site, schedule: Schedule, on: date) -> Occurrence:
-    occurrence = calendar.occurrence_on(site, schedule, on)
-    if occurrence is None:
-        if schedule.after:
+    """The occurrence due on `on`, or a usage error saying which dates are due."""
+    occurrence = calendar.occurrence_due_on(site, schedule, on)
+    if occurrence is not None:
+        return occurrence
+    if schedule.after:
+        due = [d.isoformat() for d in calendar.fire_dates(site, schedule, on)]
+        if not due:
             raise UsageError(
                 f'no publication of "{schedule.after}" on or before {on}: record one with digest publish'
             )
         raise UsageError(
-            f'"{schedule.id}" is not due on {on} ({schedule.cron}{", working days only" if schedule.working_days_only else ""})'
+            f'"{schedule.id}" is not due on {on}: it is due on {", ".join(due)} (one date per publication)'
         )
-    return occurrence
+    raise UsageError(
+        f'"{schedule.id}" is not due on {on} ({schedule.cron}{", working days only" if schedule.working_days_only else ""})'
+    )
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
