@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -153,6 +153,14 @@ class Site:
     measures: tuple[Measure, ...]
     publications: tuple[Publication, ...] = ()
     requests: tuple[DeepDiveRequest, ...] = ()
+
+    def as_of(self, day: date) -> Site:
+        """The site as it stood on `day`: publications published and requests made by then."""
+        return replace(
+            self,
+            publications=tuple(p for p in self.publications if p.published_on <= day),
+            requests=tuple(r for r in self.requests if r.requested_on <= day),
+        )
 
     def recipient(self, recipient_id: str) -> Recipient | None:
         return next((r for r in self.recipients if r.id == recipient_id), None)

@@ -46,7 +46,7 @@ def batch_for(
     elif statuses is None:
         statuses = statuses_for(loaded, occurrence.on)
     return build_messages(
-        loaded.site,
+        loaded.site.as_of(occurrence.on),  # nothing recorded later leaks into this date's digest
         occurrence,
         statuses,
         deadline=deadline_of(loaded.site, occurrence),
