@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes
 from pathlib import Path
 
@@ -195,3 +195,28 @@ def test_a_publication_schedule_sends_only_on_its_fire_date_and_says_which_dates
     assert '"tracker" is not due on 2026-11-11' in err and "2026-11-12" in err
     assert not list((site / "outbox").glob("*.eml"))
     assert send(site, "tracker", "--on", "2026-11-12") == 0
+
+
+def test_status_names_who_failed_and_why_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        server.handler.refuse("a@example.gov.uk", 550)
+        site = smtp_site(tmp_path, server)
+        assert send(site, "tracker", "--on", "2026-11-12") == 1
+    capsys.readouterr()
+    assert main(["--site", str(site), "status", "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    failed = [p for p in problems if p.startswith("failed: tracker")]
+    assert len(failed) == 1
+    assert "member-a <a@example.gov.uk>" in failed[0] and "550" in failed[0]
+
+
+def test_status_lists_each_stale_measure_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path / "site", last_day=date(2026, 11, 20))  # nothing since 20 November
+    assert main(["--site", str(site), "status", "--json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    stale = [p for p in problems if p.startswith("stale: ")]
+    assert {p.split()[1] for p in stale} == {"in-care", "referrals"}

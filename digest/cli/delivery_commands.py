@@ -7,7 +7,7 @@ import asyncio
 import json
 import signal
 import sys
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from digest import calendar
@@ -20,6 +20,7 @@ from digest.delivery.transports import transport_for
 from digest.email.prepare import batch_for, stale_shown, statuses_for
 from digest.errors import ConfigError
 from digest.model import Occurrence
+from digest.site.load import LoadedSite
 
 PROGRESS_FROM = 36  # a bar only for runs bigger than this, and only on a terminal
 
@@ -149,6 +150,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         problems.extend(str(p) for p in exc.problems)
         site = None
+    if site is not None:
+        problems.extend(_stale_problems(loaded, local_today(args)))
     state = store.open_store(args.site)
     report = _status(state, site, problems, args.clock())
     if args.json:
@@ -158,6 +161,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if report["problems"] else 0
 
 
+def _stale_problems(loaded: LoadedSite, today: date) -> list[str]:
+    """Measures whose figures are not current: the team must load them before they are shown."""
+    return [
+        f"stale: {s.measure.id} ({s.measure.title}): latest figures are for "
+        f"{s.period_end.isoformat() if s.period_end else 'no period'}; newer ones are due"
+        for s in statuses_for(loaded, today)
+        if s.stale
+    ]
+
+
 def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -> dict[str, Any]:
     zone = calendar.site_timezone(site.settings) if site is not None else None
     runs = [_run_row(r, zone) for r in store.recent_runs(state, 10)]
@@ -165,6 +178,10 @@ def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -
     if deliveries.get("failed"):
         problems.append(
             f"{deliveries['failed']} delivery(ies) failed: 'digest retry --failed' tries again"
+        )
+        problems.extend(
+            f"failed: {f.schedule_id} {f.occurrence_key} to {f.recipient_id} <{f.email}>: {f.error}"
+            for f in store.failed_deliveries(state)
         )
     upcoming = []
     if site is not None:
