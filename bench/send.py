@@ -37,7 +37,7 @@ from digest.delivery.transports import SmtpTransport, Transport
 from digest.delivery.transports.smtp import SmtpSettings
 from digest.email.charts import ChartCache
 from digest.email.compose import Variant, compose
-from digest.email.render import environment, inline_css
+from digest.email.render import environment, inline_css, template_context
 from digest.insight import indicators
 from digest.model import Occurrence, Site
 from digest.site.load import LoadedSite, load_site
@@ -125,7 +125,7 @@ def naive_message(site: Site, variant: Variant, name: str, email: str, charts: d
                   templates: Path) -> EmailMessage:  # fmt: skip
     """One member's message as a script would build it: render, inline, assemble."""
     env = environment(templates)
-    context = {"content": variant.content, "charts": charts, "greeting_name": name}
+    context = template_context(variant.content, charts, greeting_name=name)
     message = EmailMessage()
     message["From"] = site.settings.sender
     message["To"] = f"{name} <{email}>"

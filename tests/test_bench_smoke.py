@@ -50,3 +50,20 @@ def test_the_generator_gives_the_same_files_for_the_same_size(tmp_path: Path) ->
     second = write_indicators_site(tmp_path / "b", measures=3, years=1)
     observations = "data/observations/daily.csv"
     assert (first / observations).read_bytes() == (second / observations).read_bytes()
+
+
+def test_every_path_of_the_benchmark_command_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    # The README's benchmark command, on the smallest sites: send, naive, ceiling, scale and
+    # footprint all run, so a template or API change cannot break it unseen.
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--tiny", "--out", str(tmp_path)],
+        cwd=repo, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "figure" not in line]
+    assert len(rows) == 9
+    assert (tmp_path / "results.json").is_file()

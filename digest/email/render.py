@@ -281,8 +281,7 @@ class Renderer:
         }
 
     def _html(self, content: Content, charts: dict[str, Chart], *, compact: bool) -> str:
-        context = {"content": content, "charts": charts, "greeting_name": NAME_TOKEN,
-                   "compact": compact}  # fmt: skip
+        context = template_context(content, charts, compact=compact)
         return inline_css(self.env.get_template(f"{content.kind}/body.html").render(context))
 
     def render(
@@ -291,7 +290,7 @@ class Renderer:
         """Bodies of one variant: templates and CSS inlining run here, once."""
         content = variant.content
         charts = self._charts(content, compact=False)
-        context = {"content": content, "charts": charts, "greeting_name": NAME_TOKEN}
+        context = template_context(content, charts)
         body_text = self.env.get_template(f"{content.kind}/body.txt").render(context)
         inlined = self._html(content, charts, compact=False)
         if len(inlined.encode("utf-8")) > HTML_LIMIT:
@@ -304,6 +303,18 @@ class Renderer:
         return RenderedVariant(
             subject, inlined, text, shared, QuotedBody.of(inlined), QuotedBody.of(text)
         )
+
+
+def template_context(
+    content: Content,
+    charts: Mapping[str, Chart],
+    *,
+    compact: bool = False,
+    greeting_name: str = NAME_TOKEN,
+) -> dict[str, object]:
+    """What every body template is given: one place, for render and for anyone rendering by hand."""
+    return {"content": content, "charts": charts, "greeting_name": greeting_name,
+            "compact": compact}  # fmt: skip
 
 
 def personalise(
