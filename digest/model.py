@@ -212,6 +212,8 @@ class MeasureStatus:
     spc: SpcResult
     stale: bool
     history: tuple[tuple[date, float | None], ...] = field(default=())  # oldest first
+    # The points the XmR chart was computed over (periods with a value), oldest first.
+    spc_points: tuple[tuple[date, float], ...] = field(default=())
 
     @property
     def variation(self) -> Variation:

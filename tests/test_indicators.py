@@ -335,3 +335,17 @@ def _measure_for_rag() -> Measure:
         id="visits", title="Visits in time", scorecard="social-care", unit="percent",
         polarity="higher", frequency="monthly",
     )  # fmt: skip
+
+
+def test_the_charted_points_keep_their_own_dates_when_the_window_has_gaps() -> None:
+    # 30 months, one missing value in the last 24 rows, and a spike in June 2025: the
+    # special-cause point must be named with June's date, not a neighbour's.
+    values: list[float | None] = [10.0, 11.0] * 15
+    values[25] = None  # June 2026 not available
+    values[13] = 40.0  # June 2025
+    rows = monthly("m", values, "2026-10-31")
+    s = one(measure(), rows)
+    dates = [d for d, _ in s.spc_points]
+    assert len(dates) == s.spc.points == 24 and date(2026, 6, 30) not in dates
+    flagged = [d for (d, _), f in zip(s.spc_points, s.spc.special_cause, strict=True) if f]
+    assert date(2025, 6, 30) in flagged

@@ -149,6 +149,6 @@ def measure_explanation(status: MeasureStatus) -> str:
     return "\n".join(lines)
 
 
-def _spc_points(status: MeasureStatus) -> list[tuple[date, float | None]]:
-    points: list[tuple[date, float | None]] = [(d, v) for d, v in status.history if v is not None]
-    return points[-status.spc.points :] if status.spc.points else []
+def _spc_points(status: MeasureStatus) -> list[tuple[date, float]]:
+    # The chart's own points: the history window counts rows, missing values included.
+    return list(status.spc_points)

@@ -135,7 +135,9 @@ def status(
     value = _value(values[-1]) if values.size else None
     # The previous period is the row before the latest, whether or not it has a value.
     previous = _value(values[-2]) if values.size > 1 else None
-    present = values[~np.isnan(values)]
+    has_value = ~np.isnan(values)
+    present = values[has_value]
+    charted = _tail(dates[has_value], spc_points)
     return MeasureStatus(
         measure=measure,
         as_of=on,
@@ -157,6 +159,7 @@ def status(
         ),
         stale=present.size == 0 or is_stale(period_end, measure.frequency, on),
         history=_history(_tail(dates, history_points), _tail(values, history_points)),
+        spc_points=tuple(zip(charted.tolist(), _tail(present, spc_points).tolist(), strict=True)),
     )
 
 
