@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
+import pandas as pd
 import pytest
 
 from digest.cli import main
+from digest.cli.report import measure_explanation
+from digest.insight import indicators
+from digest.model import Measure
 from tests.sites import REPO
 
 CONTRACT = {"id", "title", "period_end", "value", "previous", "change", "rag", "direction",
@@ -45,3 +50,20 @@ def test_the_table_and_the_explanation_read_plainly(capsys: pytest.CaptureFixtur
 def test_an_unknown_measure_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--site", str(REPO), "indicators", "--measure", "nope"]) == 2
     assert 'no measure "nope"' in capsys.readouterr().err
+
+
+def test_special_cause_points_are_dated_when_the_window_holds_missing_values() -> None:
+    # One point far above (April 2026), then a gap (July 2026) within the window.
+    ends = pd.date_range(end="2026-10-31", periods=26, freq="ME")
+    values: list[float | None] = [10.0, 12.0] * 9 + [10.0, 30.0, 12.0, 10.0, None, 10.0, 12.0, 10.0]
+    observations = pd.DataFrame({
+        "measure": ["m"] * 26,
+        "period_end": ends.astype("datetime64[ns]"),
+        "value": [float("nan") if v is None else v for v in values],
+        "missing": [":" if v is None else None for v in values],
+        "note": [""] * 26,
+    })  # fmt: skip
+    m = Measure("m", "M", "social-care", unit="count", polarity="higher", frequency="monthly")
+    status = indicators.compute([m], observations, date(2026, 11, 26))[0]
+    explained = measure_explanation(status)
+    assert explained.endswith("special-cause points: 2026-04-30 30")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -46,11 +46,23 @@ def compute(
     on: date,
     spc_points: int = 24,
     history_points: int = 24,
+    rebases: Mapping[str, Sequence[date]] | None = None,
 ) -> list[MeasureStatus]:
-    """One status per measure, in the order given, from the rows with period_end <= `on`."""
+    """One status per measure, in the order given, from the rows with period_end <= `on`.
+
+    `rebases` gives each measure's rebase dates (data/rebases.csv), read by the caller.
+    """
     series = split(observations, [m.id for m in measures], on)
+    rebases = rebases or {}
     return [
-        status(m, series.get(m.id), on, spc_points=spc_points, history_points=history_points)
+        status(
+            m,
+            series.get(m.id),
+            on,
+            spc_points=spc_points,
+            history_points=history_points,
+            rebases=rebases.get(m.id, ()),
+        )
         for m in measures
     ]
 
@@ -126,6 +138,7 @@ def status(
     *,
     spc_points: int = 24,
     history_points: int = 24,
+    rebases: Sequence[date] = (),
 ) -> MeasureStatus:
     """What a digest says about one measure, from its observations up to `on`."""
     if series is None:
@@ -135,9 +148,8 @@ def status(
     value = _value(values[-1]) if values.size else None
     # The previous period is the row before the latest, whether or not it has a value.
     previous = _value(values[-2]) if values.size > 1 else None
-    has_value = ~np.isnan(values)
-    present = values[has_value]
-    charted = _tail(dates[has_value], spc_points)
+    present = values[~np.isnan(values)]
+    spc_dates, spc_values = spc_window(dates, values, rebases, spc_points)
     return MeasureStatus(
         measure=measure,
         as_of=on,
@@ -152,15 +164,32 @@ def status(
         rag=rag(measure, value),
         direction=direction(measure, value, previous),
         spc=spc.xmr(
-            _tail(present, spc_points).tolist(),
+            spc_values.tolist(),
             measure.polarity,
             measure.target,
             measure.target_max,
         ),
         stale=present.size == 0 or is_stale(period_end, measure.frequency, on),
         history=_history(_tail(dates, history_points), _tail(values, history_points)),
-        spc_points=tuple(zip(charted.tolist(), _tail(present, spc_points).tolist(), strict=True)),
+        spc_points=tuple(zip(spc_dates.tolist(), spc_values.tolist(), strict=True)),
     )
+
+
+def spc_window(
+    dates: Days, values: Floats, rebases: Sequence[date], count: int
+) -> tuple[Days, Floats]:
+    """The dates and values the XmR chart is drawn over: the latest `count` values present,
+    since the latest rebase that has at least 12 of them on or after it (DESIGN: a rebase
+    with fewer points since it does not yet restart the limits)."""
+    present = ~np.isnan(values)
+    dates, values = dates[present], values[present]
+    start = 0
+    for rebase in sorted(rebases, reverse=True):
+        first = int(np.searchsorted(dates, np.datetime64(rebase, "D")))
+        if dates.size - first >= spc.MIN_POINTS:
+            start = first
+            break
+    return _tail(dates[start:], count), _tail(values[start:], count)
 
 
 def _history(dates: Days, values: Floats) -> tuple[tuple[date, float | None], ...]:
