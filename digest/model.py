@@ -120,6 +120,15 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Rebase:
+    """A known change in a measure's process: its limits start afresh from `start` on."""
+
+    measure: str
+    start: date  # the first period_end of the new process ("from" in data/rebases.csv)
+    reason: str
+
+
+@dataclass(frozen=True)
 class Publication:
     scorecard: str
     period_end: date
@@ -153,6 +162,14 @@ class Site:
     measures: tuple[Measure, ...]
     publications: tuple[Publication, ...] = ()
     requests: tuple[DeepDiveRequest, ...] = ()
+    rebases: tuple[Rebase, ...] = ()
+
+    def rebases_by_measure(self) -> dict[str, tuple[date, ...]]:
+        """Each rebased measure's rebase dates, oldest first."""
+        found: dict[str, list[date]] = {}
+        for rebase in self.rebases:
+            found.setdefault(rebase.measure, []).append(rebase.start)
+        return {m: tuple(sorted(days)) for m, days in found.items()}
 
     def as_of(self, day: date) -> Site:
         """The site as it stood on `day`: publications published and requests made by then."""

@@ -22,7 +22,10 @@ ALERT_SCHEDULE_ID = "alert"
 
 def statuses_for(loaded: LoadedSite, on: date) -> list[MeasureStatus]:
     """Every measure's status as of `on`."""
-    return indicators.compute(loaded.site.measures, loaded.observations, on)
+    site = loaded.site
+    return indicators.compute(
+        site.measures, loaded.observations, on, rebases=site.rebases_by_measure()
+    )
 
 
 def deadline_of(site: Site, occurrence: Occurrence) -> date | None:
