@@ -62,6 +62,14 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class DataSettings:
+    """[data]: when a monthly or quarterly value is due after its period ends."""
+
+    monthly_due: Span = Span(10, "working days")
+    quarterly_due: Span = Span(30, "working days")
+
+
+@dataclass(frozen=True)
 class SiteSettings:
     name: str
     timezone: str
@@ -163,6 +171,7 @@ class Site:
     publications: tuple[Publication, ...] = ()
     requests: tuple[DeepDiveRequest, ...] = ()
     rebases: tuple[Rebase, ...] = ()
+    data: DataSettings = DataSettings()
 
     def rebases_by_measure(self) -> dict[str, tuple[date, ...]]:
         """Each rebased measure's rebase dates, oldest first."""
@@ -231,6 +240,7 @@ class MeasureStatus:
     history: tuple[tuple[date, float | None], ...] = field(default=())  # oldest first
     # The points the XmR chart was computed over (periods with a value), oldest first.
     spc_points: tuple[tuple[date, float], ...] = field(default=())
+    revised: float | None = None  # the latest period's value as a digest last showed it, if changed
 
     @property
     def variation(self) -> Variation:

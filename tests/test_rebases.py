@@ -83,7 +83,7 @@ def test_limits_restart_at_a_rebase_with_twelve_points_since() -> None:
     assert plain.spc.points == 24
     assert rebased.spc.points == 12
     assert rebased.spc.mean == pytest.approx(14.75)
-    assert rebased.spc_series[0][0] == date(2025, 11, 30)
+    assert rebased.spc_points[0][0] == date(2025, 11, 30)
     assert (rebased.variation, rebased.assurance) == ("common-cause", "inconsistent")
 
 
@@ -101,7 +101,7 @@ def test_an_earlier_rebase_still_applies_while_the_latest_has_too_few_points() -
     rows = _monthly(values, "2026-10-31")
     both = {"m": (date(2024, 11, 30), date(2026, 3, 31))}
     rebased = indicators.compute([M], rows, ON, rebases=both)[0]
-    assert rebased.spc.points == 24 and rebased.spc_series[0][0] == date(2024, 11, 30)
+    assert rebased.spc.points == 24 and rebased.spc_points[0][0] == date(2024, 11, 30)
 
 
 def test_the_demo_rebases_the_social_worker_vacancy_rate_in_february_2026() -> None:

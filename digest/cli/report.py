@@ -44,6 +44,7 @@ def indicator_row(status: MeasureStatus) -> dict[str, Any]:
         "variation": spc.variation,
         "assurance": spc.assurance,
         "stale": status.stale,
+        "revised": status.revised,
         "target": m.target,
         "target_max": m.target_max,
         "tolerance": m.tolerance,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -13,6 +13,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from digest.insight import spc
+from digest.insight.staleness import DueRules, is_stale
+
+__all__ = ["DueRules", "compute", "direction", "is_stale", "rag", "split", "status"]
 from digest.model import (
     MISSING_REASONS,
     Direction,
@@ -47,14 +50,19 @@ def compute(
     spc_points: int = 24,
     history_points: int = 24,
     rebases: Mapping[str, Sequence[date]] | None = None,
+    due: DueRules | None = None,
+    last_shown: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[MeasureStatus]:
     """One status per measure, in the order given, from the rows with period_end <= `on`.
 
-    `rebases` gives each measure's rebase dates (data/rebases.csv), read by the caller.
+    `rebases` gives each measure's rebase dates (data/rebases.csv) and `due` when each
+    period is due (the site's working days and [data]), both from the caller.
+    `last_shown` is each measure's values by ISO period_end as digests last showed them.
     """
     series = split(observations, [m.id for m in measures], on)
     rebases = rebases or {}
-    return [
+    shown = last_shown or {}
+    statuses = [
         status(
             m,
             series.get(m.id),
@@ -62,9 +70,27 @@ def compute(
             spc_points=spc_points,
             history_points=history_points,
             rebases=rebases.get(m.id, ()),
+            due=due,
         )
         for m in measures
     ]
+    return [_with_revision(s, shown.get(s.measure.id, {})) for s in statuses]
+
+
+def _with_revision(status: MeasureStatus, shown: Mapping[str, float]) -> MeasureStatus:
+    """The status with `revised` set when its latest period was last shown differently.
+
+    Compared as members see the values, so a change below the displayed precision is
+    not a revision.
+    """
+    if status.value is None or status.period_end is None:
+        return status
+    before = shown.get(status.period_end.isoformat())
+    if before is None or _as_shown(before, status.measure) == _as_shown(
+        status.value, status.measure
+    ):
+        return status
+    return replace(status, revised=before)
 
 
 def split(observations: pd.DataFrame, ids: Sequence[str], on: date) -> dict[str, Series]:
@@ -139,6 +165,7 @@ def status(
     spc_points: int = 24,
     history_points: int = 24,
     rebases: Sequence[date] = (),
+    due: DueRules | None = None,
 ) -> MeasureStatus:
     """What a digest says about one measure, from its observations up to `on`."""
     if series is None:
@@ -169,7 +196,7 @@ def status(
             measure.target,
             measure.target_max,
         ),
-        stale=present.size == 0 or is_stale(period_end, measure.frequency, on),
+        stale=present.size == 0 or is_stale(period_end, measure.frequency, on, due),
         history=_history(_tail(dates, history_points), _tail(values, history_points)),
         spc_points=tuple(zip(spc_dates.tolist(), spc_values.tolist(), strict=True)),
     )
@@ -240,32 +267,6 @@ def year_before(period_end: date, frequency: Frequency) -> date:
     if frequency != "daily" and period_end == _month_end(period_end.year, period_end.month):
         return _month_end(period_end.year - 1, period_end.month)
     return _same_day_years_before(period_end, 1)
-
-
-def is_stale(latest: date | None, frequency: Frequency, on: date) -> bool:
-    """Whether the latest period_end is older than the measure's frequency allows on `on`.
-
-    daily: the latest is yesterday or today. weekly: within 14 days. monthly: no earlier
-    than the month two months before `on`'s (on 2026-11-26, September 2026 is current and
-    August is stale). quarterly: no earlier than the quarter two quarters back (on
-    2026-11-26, April-June 2026 is current). annual: within two years of `on` to the day.
-    No period at all is stale.
-    """
-    if latest is None:
-        return True
-    if frequency == "daily":
-        return latest < on - timedelta(days=1)
-    if frequency == "weekly":
-        return latest < on - timedelta(days=14)
-    if frequency == "monthly":
-        return _month_index(latest) < _month_index(on) - 2
-    if frequency == "quarterly":
-        return _month_index(latest) // 3 < _month_index(on) // 3 - 2
-    return latest < _same_day_years_before(on, 2)
-
-
-def _month_index(day: date) -> int:
-    return day.year * 12 + day.month - 1
 
 
 def rag(measure: Measure, value: float | None) -> Rag:

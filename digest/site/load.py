@@ -80,6 +80,7 @@ def load_site(
         publications=tuple(catalogue.publications),
         requests=tuple(catalogue.requests),
         rebases=tuple(rebases),
+        data=config.data,
     )
     return LoadedSite(site, observations, tuple(_sorted(problems)))
 
