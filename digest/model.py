@@ -62,6 +62,14 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class DataSettings:
+    """[data]: when a monthly or quarterly value is due after its period ends."""
+
+    monthly_due: Span = Span(10, "working days")
+    quarterly_due: Span = Span(30, "working days")
+
+
+@dataclass(frozen=True)
 class SiteSettings:
     name: str
     timezone: str
@@ -120,6 +128,15 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Rebase:
+    """A known change in a measure's process: its limits start afresh from `start` on."""
+
+    measure: str
+    start: date  # the first period_end of the new process ("from" in data/rebases.csv)
+    reason: str
+
+
+@dataclass(frozen=True)
 class Publication:
     scorecard: str
     period_end: date
@@ -153,6 +170,15 @@ class Site:
     measures: tuple[Measure, ...]
     publications: tuple[Publication, ...] = ()
     requests: tuple[DeepDiveRequest, ...] = ()
+    rebases: tuple[Rebase, ...] = ()
+    data: DataSettings = DataSettings()
+
+    def rebases_by_measure(self) -> dict[str, tuple[date, ...]]:
+        """Each rebased measure's rebase dates, oldest first."""
+        found: dict[str, list[date]] = {}
+        for rebase in self.rebases:
+            found.setdefault(rebase.measure, []).append(rebase.start)
+        return {m: tuple(sorted(days)) for m, days in found.items()}
 
     def as_of(self, day: date) -> Site:
         """The site as it stood on `day`: publications published and requests made by then."""
@@ -214,6 +240,7 @@ class MeasureStatus:
     history: tuple[tuple[date, float | None], ...] = field(default=())  # oldest first
     # The points the XmR chart was computed over (periods with a value), oldest first.
     spc_points: tuple[tuple[date, float], ...] = field(default=())
+    revised: float | None = None  # the latest period's value as a digest last showed it, if changed
 
     @property
     def variation(self) -> Variation:

@@ -108,6 +108,24 @@ WEB = SettingsTable(
     ),
 )
 
+DATA = SettingsTable(
+    "[data]",
+    (
+        Setting(
+            "monthly_due",
+            "days or working days",
+            "10 working days",
+            "when a month's value is due after the month ends (staleness)",
+        ),
+        Setting(
+            "quarterly_due",
+            "days or working days",
+            "30 working days",
+            "when a quarter's value is due after the quarter ends (staleness)",
+        ),
+    ),
+)
+
 SCHEDULE = SettingsTable(
     "[[schedule]]",
     (
@@ -137,4 +155,4 @@ SCHEDULE = SettingsTable(
     ),
 )
 
-TABLES = (SITE, DELIVERY, WEB, SCHEDULE)
+TABLES = (SITE, DELIVERY, DATA, WEB, SCHEDULE)

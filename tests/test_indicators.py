@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from digest.insight import indicators, spc
-from digest.model import Frequency, Measure, Polarity
+from digest.model import DataSettings, Frequency, Measure, Polarity, Span
 
 ON = date(2026, 11, 26)
 
@@ -222,15 +222,19 @@ def test_the_status_carries_rag_and_direction() -> None:
 @pytest.mark.parametrize(
     ("frequency", "latest", "stale"),
     [
+        # ON is Thursday 26 November 2026: Wednesday's daily value is due.
         ("daily", date(2026, 11, 26), False),
         ("daily", date(2026, 11, 25), False),
         ("daily", date(2026, 11, 24), True),
-        ("weekly", date(2026, 11, 12), False),
-        ("weekly", date(2026, 11, 11), True),
-        ("monthly", date(2026, 9, 30), False),
-        ("monthly", date(2026, 8, 31), True),
-        ("quarterly", date(2026, 6, 30), False),
-        ("quarterly", date(2026, 3, 31), True),
+        # The week ending Thursday 19 November was due 3 working days later (24th).
+        ("weekly", date(2026, 11, 19), False),
+        ("weekly", date(2026, 11, 12), True),
+        # October was due 10 working days after it ended: Friday 13 November.
+        ("monthly", date(2026, 10, 31), False),
+        ("monthly", date(2026, 9, 30), True),
+        # July-September was due 30 working days after 30 September: 11 November.
+        ("quarterly", date(2026, 9, 30), False),
+        ("quarterly", date(2026, 6, 30), True),
         ("annual", date(2024, 11, 26), False),
         ("annual", date(2024, 11, 25), True),
         ("monthly", None, True),
@@ -240,16 +244,54 @@ def test_stale_rules_per_frequency(frequency: Frequency, latest: date | None, st
     assert indicators.is_stale(latest, frequency, ON) is stale
 
 
+def test_a_daily_measure_is_not_stale_on_a_monday_or_after_a_bank_holiday() -> None:
+    # Friday's value is the latest expected on Monday; none is expected for the weekend.
+    assert not indicators.is_stale(date(2026, 11, 27), "daily", date(2026, 11, 30))
+    assert indicators.is_stale(date(2026, 11, 26), "daily", date(2026, 11, 30))
+    christmas = _Holidays({date(2026, 12, 25), date(2026, 12, 28)})
+    due = indicators.DueRules(christmas)
+    assert not indicators.is_stale(date(2026, 12, 24), "daily", date(2026, 12, 29), due)
+    assert indicators.is_stale(date(2026, 12, 24), "daily", date(2026, 12, 30), due)
+
+
+def test_a_missing_month_is_stale_once_it_is_due() -> None:
+    # October 2026 is due 10 working days after 31 October: Friday 13 November.
+    assert not indicators.is_stale(date(2026, 9, 30), "monthly", date(2026, 11, 12))
+    assert indicators.is_stale(date(2026, 9, 30), "monthly", date(2026, 11, 13))
+    late = indicators.DueRules(data=DataSettings(monthly_due=Span(20, "days")))
+    assert not indicators.is_stale(date(2026, 9, 30), "monthly", date(2026, 11, 19), late)
+    assert indicators.is_stale(date(2026, 9, 30), "monthly", date(2026, 11, 20), late)
+
+
 def test_a_new_year_does_not_confuse_the_month_count() -> None:
-    assert not indicators.is_stale(date(2026, 11, 30), "monthly", date(2027, 1, 15))
-    assert indicators.is_stale(date(2026, 10, 31), "monthly", date(2027, 1, 15))
+    # December 2026 is due 10 working days after the 31st (Friday 1 January a holiday).
+    holidays = indicators.DueRules(_Holidays({date(2027, 1, 1)}))
+    assert not indicators.is_stale(date(2026, 11, 30), "monthly", date(2027, 1, 14), holidays)
+    assert indicators.is_stale(date(2026, 11, 30), "monthly", date(2027, 1, 15), holidays)
     assert not indicators.is_stale(date(2026, 9, 30), "quarterly", date(2027, 1, 15))
     assert indicators.is_stale(date(2026, 6, 30), "quarterly", date(2027, 1, 15))
 
 
+class _Holidays:
+    """Weekends and the given days are not working days."""
+
+    def __init__(self, days: set[date]) -> None:
+        self.days = days
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.days
+
+    def add_working_days(self, day: date, n: int) -> date:
+        for _ in range(n):
+            day += timedelta(days=1)
+            while not self.is_working_day(day):
+                day += timedelta(days=1)
+        return day
+
+
 def test_a_status_is_stale_by_its_latest_period() -> None:
-    assert one(measure(), monthly("m", [1.0], "2026-08-31")).stale
-    assert not one(measure(), monthly("m", [1.0], "2026-09-30")).stale
+    assert one(measure(), monthly("m", [1.0], "2026-09-30")).stale
+    assert not one(measure(), monthly("m", [1.0], "2026-10-31")).stale
 
 
 def test_a_measure_whose_values_are_all_missing_is_stale() -> None:

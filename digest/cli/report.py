@@ -44,6 +44,7 @@ def indicator_row(status: MeasureStatus) -> dict[str, Any]:
         "variation": spc.variation,
         "assurance": spc.assurance,
         "stale": status.stale,
+        "revised": status.revised,
         "target": m.target,
         "target_max": m.target_max,
         "tolerance": m.tolerance,
@@ -141,14 +142,9 @@ def measure_explanation(status: MeasureStatus) -> str:
     ]
     flagged = [
         f"{d.isoformat()} {fmt(v)}"
-        for (d, v), f in zip(_spc_points(status), spc.special_cause, strict=False)
+        for (d, v), f in zip(status.spc_points, spc.special_cause, strict=True)
         if f
     ]
     if flagged:
         lines.append(f"  special-cause points: {', '.join(flagged)}")
     return "\n".join(lines)
-
-
-def _spc_points(status: MeasureStatus) -> list[tuple[date, float]]:
-    # The chart's own points: the history window counts rows, missing values included.
-    return list(status.spc_points)

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 from digest import calendar
 from digest.cli.report import indicator_rows, indicators_table, measure_explanation
+from digest.delivery.shown import last_shown
 from digest.delivery.site import load_site
+from digest.delivery.store import existing_store
 from digest.email.prepare import batch_for, statuses_for
 from digest.email.trial import rendering_problems, template_problems
 from digest.errors import ConfigError, Problem, UsageError
@@ -71,7 +73,7 @@ def _template_problems(loaded: LoadedSite, today: date) -> list[Problem]:
 def cmd_indicators(args: argparse.Namespace) -> int:
     loaded = open_site(args)
     on = args.on or local_today(args)
-    statuses = statuses_for(loaded, on)
+    statuses = statuses_for(loaded, on, _last_shown(loaded.site.root))
     if args.measure:
         chosen = [s for s in statuses if s.measure.id == args.measure]
         if not chosen:
@@ -82,6 +84,12 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     else:
         print(indicators_table(statuses, on))
     return 0
+
+
+def _last_shown(root: Path) -> dict[str, dict[str, float]]:
+    """What digests last showed, from the store if the site has one (never creating it)."""
+    store = existing_store(root)
+    return last_shown(store) if store is not None else {}
 
 
 def find_schedule(site: Site, schedule_id: str) -> Schedule:

@@ -6,23 +6,36 @@ come through here, so they show the same figures in the same way.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 
 from digest import calendar
+from digest.calendar.working import WorkingDays
 from digest.email.content import select_statuses
 from digest.email.kinds import KINDS
 from digest.email.render import Batch, build_messages
 from digest.insight import indicators
+from digest.insight.staleness import DueRules
 from digest.model import Alert, MeasureStatus, Occurrence, Schedule, Site
 from digest.site.load import LoadedSite
 
 ALERT_SCHEDULE_ID = "alert"
 
 
-def statuses_for(loaded: LoadedSite, on: date) -> list[MeasureStatus]:
-    """Every measure's status as of `on`."""
-    return indicators.compute(loaded.site.measures, loaded.observations, on)
+def statuses_for(
+    loaded: LoadedSite, on: date, last_shown: Mapping[str, Mapping[str, float]] | None = None
+) -> list[MeasureStatus]:
+    """Every measure's status as of `on`; `revised` against `last_shown` when given."""
+    site = loaded.site
+    due = DueRules(WorkingDays.from_settings(site.settings), site.data)
+    return indicators.compute(
+        site.measures,
+        loaded.observations,
+        on,
+        rebases=site.rebases_by_measure(),
+        due=due,
+        last_shown=last_shown,
+    )
 
 
 def deadline_of(site: Site, occurrence: Occurrence) -> date | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -13,6 +13,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from digest.insight import spc
+from digest.insight.staleness import DueRules, is_stale
+
+__all__ = ["DueRules", "compute", "direction", "is_stale", "rag", "split", "status"]
 from digest.model import (
     MISSING_REASONS,
     Direction,
@@ -46,13 +49,48 @@ def compute(
     on: date,
     spc_points: int = 24,
     history_points: int = 24,
+    rebases: Mapping[str, Sequence[date]] | None = None,
+    due: DueRules | None = None,
+    last_shown: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[MeasureStatus]:
-    """One status per measure, in the order given, from the rows with period_end <= `on`."""
+    """One status per measure, in the order given, from the rows with period_end <= `on`.
+
+    `rebases` gives each measure's rebase dates (data/rebases.csv) and `due` when each
+    period is due (the site's working days and [data]), both from the caller.
+    `last_shown` is each measure's values by ISO period_end as digests last showed them.
+    """
     series = split(observations, [m.id for m in measures], on)
-    return [
-        status(m, series.get(m.id), on, spc_points=spc_points, history_points=history_points)
+    rebases = rebases or {}
+    shown = last_shown or {}
+    statuses = [
+        status(
+            m,
+            series.get(m.id),
+            on,
+            spc_points=spc_points,
+            history_points=history_points,
+            rebases=rebases.get(m.id, ()),
+            due=due,
+        )
         for m in measures
     ]
+    return [_with_revision(s, shown.get(s.measure.id, {})) for s in statuses]
+
+
+def _with_revision(status: MeasureStatus, shown: Mapping[str, float]) -> MeasureStatus:
+    """The status with `revised` set when its latest period was last shown differently.
+
+    Compared as members see the values, so a change below the displayed precision is
+    not a revision.
+    """
+    if status.value is None or status.period_end is None:
+        return status
+    before = shown.get(status.period_end.isoformat())
+    if before is None or _as_shown(before, status.measure) == _as_shown(
+        status.value, status.measure
+    ):
+        return status
+    return replace(status, revised=before)
 
 
 def split(observations: pd.DataFrame, ids: Sequence[str], on: date) -> dict[str, Series]:
@@ -126,6 +164,8 @@ def status(
     *,
     spc_points: int = 24,
     history_points: int = 24,
+    rebases: Sequence[date] = (),
+    due: DueRules | None = None,
 ) -> MeasureStatus:
     """What a digest says about one measure, from its observations up to `on`."""
     if series is None:
@@ -135,9 +175,8 @@ def status(
     value = _value(values[-1]) if values.size else None
     # The previous period is the row before the latest, whether or not it has a value.
     previous = _value(values[-2]) if values.size > 1 else None
-    has_value = ~np.isnan(values)
-    present = values[has_value]
-    charted = _tail(dates[has_value], spc_points)
+    present = values[~np.isnan(values)]
+    spc_dates, spc_values = spc_window(dates, values, rebases, spc_points)
     return MeasureStatus(
         measure=measure,
         as_of=on,
@@ -152,15 +191,32 @@ def status(
         rag=rag(measure, value),
         direction=direction(measure, value, previous),
         spc=spc.xmr(
-            _tail(present, spc_points).tolist(),
+            spc_values.tolist(),
             measure.polarity,
             measure.target,
             measure.target_max,
         ),
-        stale=present.size == 0 or is_stale(period_end, measure.frequency, on),
+        stale=present.size == 0 or is_stale(period_end, measure.frequency, on, due),
         history=_history(_tail(dates, history_points), _tail(values, history_points)),
-        spc_points=tuple(zip(charted.tolist(), _tail(present, spc_points).tolist(), strict=True)),
+        spc_points=tuple(zip(spc_dates.tolist(), spc_values.tolist(), strict=True)),
     )
+
+
+def spc_window(
+    dates: Days, values: Floats, rebases: Sequence[date], count: int
+) -> tuple[Days, Floats]:
+    """The dates and values the XmR chart is drawn over: the latest `count` values present,
+    since the latest rebase that has at least 12 of them on or after it (DESIGN: a rebase
+    with fewer points since it does not yet restart the limits)."""
+    present = ~np.isnan(values)
+    dates, values = dates[present], values[present]
+    start = 0
+    for rebase in sorted(rebases, reverse=True):
+        first = int(np.searchsorted(dates, np.datetime64(rebase, "D")))
+        if dates.size - first >= spc.MIN_POINTS:
+            start = first
+            break
+    return _tail(dates[start:], count), _tail(values[start:], count)
 
 
 def _history(dates: Days, values: Floats) -> tuple[tuple[date, float | None], ...]:
@@ -211,32 +267,6 @@ def year_before(period_end: date, frequency: Frequency) -> date:
     if frequency != "daily" and period_end == _month_end(period_end.year, period_end.month):
         return _month_end(period_end.year - 1, period_end.month)
     return _same_day_years_before(period_end, 1)
-
-
-def is_stale(latest: date | None, frequency: Frequency, on: date) -> bool:
-    """Whether the latest period_end is older than the measure's frequency allows on `on`.
-
-    daily: the latest is yesterday or today. weekly: within 14 days. monthly: no earlier
-    than the month two months before `on`'s (on 2026-11-26, September 2026 is current and
-    August is stale). quarterly: no earlier than the quarter two quarters back (on
-    2026-11-26, April-June 2026 is current). annual: within two years of `on` to the day.
-    No period at all is stale.
-    """
-    if latest is None:
-        return True
-    if frequency == "daily":
-        return latest < on - timedelta(days=1)
-    if frequency == "weekly":
-        return latest < on - timedelta(days=14)
-    if frequency == "monthly":
-        return _month_index(latest) < _month_index(on) - 2
-    if frequency == "quarterly":
-        return _month_index(latest) // 3 < _month_index(on) // 3 - 2
-    return latest < _same_day_years_before(on, 2)
-
-
-def _month_index(day: date) -> int:
-    return day.year * 12 + day.month - 1
 
 
 def rag(measure: Measure, value: float | None) -> Rag:

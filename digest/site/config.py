@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import Problem
 from digest.model import (
+    DataSettings,
     DeliveryTable,
     Recipient,
     Schedule,
@@ -23,7 +24,7 @@ from digest.model import (
     Span,
     Trigger,
 )
-from digest.settings import DELIVERY, NATIONS, SCHEDULE, SITE
+from digest.settings import DATA, DELIVERY, NATIONS, SCHEDULE, SITE
 from digest.site.fields import ID_PATTERN, Table
 from digest.site.toml import TomlLines, TomlSyntaxError, parse
 
@@ -37,6 +38,7 @@ class Config:
 
     settings: SiteSettings | None = None
     delivery: DeliveryTable = field(default_factory=DeliveryTable)
+    data: DataSettings = field(default_factory=DataSettings)
     recipients: list[Recipient] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -156,7 +158,7 @@ def _read_schedules(
     data: dict[str, Any], lines: TomlLines, config: Config, kinds: Mapping[str, Trigger] | None
 ) -> None:
     top = Table(SCHEDULES, lines, "", 0, data, config.problems)
-    top.check_keys(["site", "delivery", "web", "schedule"])  # [web]: digest.site.web
+    top.check_keys(["site", "delivery", "data", "web", "schedule"])  # [web]: digest.site.web
     site = data.get("site")
     if not isinstance(site, dict):
         top.problem(None, "missing the [site] table: add [site] with name, timezone and sender")
@@ -167,10 +169,25 @@ def _read_schedules(
     if isinstance(delivery, dict):
         config.delivery_table = Table(SCHEDULES, lines, "delivery", 0, delivery, config.problems)
         config.delivery = _read_delivery(config.delivery_table)
+    data_table = data.get("data", {})
+    if isinstance(data_table, dict):
+        config.data = _read_data(Table(SCHEDULES, lines, "data", 0, data_table, config.problems))
+    else:
+        top.problem("data", "write [data] as a table of settings")
     tables = _tables(data, lines, SCHEDULES, "schedule", config)
     for schedule, table in _unique(tables, partial(_read_schedule, kinds=kinds), "schedule"):
         config.schedules.append(schedule)
         config.schedule_tables.append(table)
+
+
+def _read_data(table: Table) -> DataSettings:
+    """[data]; a bad value is a problem at its line, and its default is used meanwhile."""
+    table.check_keys(DATA.keys())
+    units = ("days", "working days")
+    monthly = table.span("monthly_due", units, DATA["monthly_due"].default)
+    quarterly = table.span("quarterly_due", units, DATA["quarterly_due"].default)
+    default = DataSettings()
+    return DataSettings(monthly or default.monthly_due, quarterly or default.quarterly_due)
 
 
 def _read_site(table: Table) -> SiteSettings | None:

@@ -22,6 +22,7 @@ from digest.site.catalogue import (
 from digest.site.config import RECIPIENTS, Config, read_config
 from digest.site.fields import Table, suggestion
 from digest.site.observations import empty_frame, read_observations
+from digest.site.rebases import read_rebases
 from digest.site.web import read_web
 
 # How a lower layer is told the transport's own checks without importing delivery.
@@ -59,6 +60,7 @@ def load_site(
     catalogue = read_measures(root, problems)
     read_publications(root, catalogue, problems)
     read_requests(root, catalogue, problems)
+    rebases = read_rebases(root, catalogue, problems)
     _cross_check(config, catalogue, problems)
     problems.extend(read_web(root)[1])
     if config.settings is None or not catalogue.measures:
@@ -77,6 +79,8 @@ def load_site(
         measures=tuple(catalogue.measures),
         publications=tuple(catalogue.publications),
         requests=tuple(catalogue.requests),
+        rebases=tuple(rebases),
+        data=config.data,
     )
     return LoadedSite(site, observations, tuple(_sorted(problems)))
 
