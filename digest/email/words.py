@@ -282,6 +282,8 @@ def _value_or_none(value: float | None, measure: Measure) -> str | None:
 def describe_variation(result: SpcResult) -> str:
     """The latest point's variation in words, with the point count when there are too few."""
     words = VARIATION_WORDS[result.variation]
+    if result.variation == "insufficient-data" and result.points >= MIN_POINTS:
+        return f"{words} ({result.points} points, but no variation between them)"
     if result.variation == "insufficient-data":
         return f"{words} ({result.points} points; {MIN_POINTS} needed)"
     return words
