@@ -42,6 +42,7 @@ class DeliveryReport:
     recovered: int = 0  # left in `sending` by a process that died, and taken up again
 
 
+LOST = "lost"  # sent, but another worker had taken the claim meanwhile
 Progress = Callable[[Claimed, str], None]
 
 
@@ -97,6 +98,10 @@ class _Worker:
             state = await self.deliver_one(item)
             if self.progress is not None:
                 self.progress(item, state)
+            if state == LOST and waiting:
+                # Our claims were taken (we were stopped, or our heartbeat fell silent):
+                # keep only those still ours, or the whole batch would go out twice.
+                waiting = renew(self.store, waiting, self.lease_clock())
 
     async def deliver_one(self, item: Claimed) -> str:
         try:
@@ -117,7 +122,8 @@ class _Worker:
                 return RETRYING
             self.failed.append(failure)
             return FAILED
-        record_sent(self.store, item, self.now_fn())
+        if not record_sent(self.store, item, self.now_fn()):
+            return LOST
         self.sent += 1
         return SENT
 
