@@ -170,3 +170,17 @@ def test_workers_is_a_delivery_setting(tmp_path: Path) -> None:
     loaded = load_site(root, TODAY)
     assert not loaded.problems
     assert delivery_workers(loaded.site) == 2
+
+
+def test_a_reply_lost_after_data_is_not_resent_at_once(
+    store: Store, make_messages: MakeMessages, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    smtp_server.handler.lose_reply_every(25)
+    messages = make_messages(100)
+    enqueue(store, messages, store.now())
+    site = load_site(send_by_smtp(write_site(tmp_path / "site"), smtp_server.port), TODAY).site
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    report = asyncio.run(deliver(store, transport_for(site), now, lease_clock=store.now))
+    ids = smtp_server.handler.message_ids()
+    assert set(ids.values()) == {1} and len(ids) == 100  # nothing sent twice straight away
+    assert (report.sent, report.retrying) == (96, 4)  # the four wait for their retry

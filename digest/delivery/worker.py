@@ -3,6 +3,9 @@
 Each message's result is committed on its own, so a crash resends at most the
 message in hand; a server that cannot be used stops the loop and hands the rest
 of the batch back, so a wrong password never fails thousands of messages.
+A connection lost after the message's data went (ReplyLost: the server may have
+taken it) is not resent at once: it waits its retry backoff like any temporary
+failure, while a connection lost before the data is retried at once by the transport.
 """
 
 from __future__ import annotations
