@@ -50,3 +50,17 @@ def test_the_generator_gives_the_same_files_for_the_same_size(tmp_path: Path) ->
     second = write_indicators_site(tmp_path / "b", measures=3, years=1)
     observations = "data/observations/daily.csv"
     assert (first / observations).read_bytes() == (second / observations).read_bytes()
+
+
+def test_the_instance_rows_measure_storage_two_workers_and_postgresql(tmp_path: Path) -> None:
+    from bench.run import child, instance_rows
+    from bench.sink import Sink
+
+    members = 2 * len(THEME_CHOICES)
+    site = write_send_site(tmp_path / "send", members=members)
+    with Sink() as sink:
+        runs = [child("bench.send", mode, site, sink.port, members)
+                for mode in ("digest", "ceiling", "digest-workers2", "digest-postgres")]  # fmt: skip
+    assert [r["sent"] for r in runs] == [members] * 4
+    rows = instance_rows(members, *runs)
+    assert [r.ratio > 0 for r in rows] == [True] * 3
