@@ -11,8 +11,13 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 # Random per process: two hosts (or containers) with one host name and PID never share it.
 INSTANCE = secrets.token_hex(8)
@@ -51,3 +56,12 @@ def process_exists(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+def database_now(connection: Connection) -> datetime:
+    """The database server's clock: the one time every instance agrees on."""
+    if connection.dialect.name == "postgresql":
+        value = connection.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
+        return cast(datetime, value).astimezone(UTC)
+    text = connection.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar_one()
+    return datetime.fromisoformat(str(text)).replace(tzinfo=UTC)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -17,9 +17,12 @@ from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlmodel import Field, SQLModel
 
-from digest.delivery.instances import worker_id
+from digest.delivery.instances import database_now, worker_id
 
-__all__ = ["worker_id"]  # claimants' ids live in instances.py; older callers import it here
+__all__ = [
+    "database_now",
+    "worker_id",
+]  # claimants' ids live in instances.py; older callers import it here
 
 PENDING, SENDING, SENT, RETRYING, FAILED = "pending", "sending", "sent", "retrying", "failed"
 STATES = (PENDING, SENDING, SENT, RETRYING, FAILED)
@@ -278,15 +281,6 @@ def _migrate(engine: Engine) -> None:
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-
-
-def database_now(connection: Connection) -> datetime:
-    """The database server's clock: the one time every instance agrees on."""
-    if connection.dialect.name == "postgresql":
-        value = connection.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
-        return cast(datetime, value).astimezone(UTC)
-    text = connection.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar_one()
-    return datetime.fromisoformat(str(text)).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
