@@ -74,6 +74,8 @@ def send_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:
     with Sink() as sink:
         digest = child("bench.send", "digest", site, sink.port, size.members)
         ceiling = child("bench.send", "ceiling", site, sink.port, size.members)
+        workers2 = child("bench.send", "digest-workers2", site, sink.port, size.members)
+        postgres = child("bench.send", "digest-postgres", site, sink.port, size.members)
         naive = child("bench.send", "naive", site, sink.port, size.naive_sample)
         generous = child("bench.send", "naive-charts-once", site, sink.port, size.naive_sample)
     accepted = sink.accepted
@@ -98,9 +100,26 @@ def send_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:
             digest["peak_rss_mb"] / ceiling["peak_rss_mb"], "<= 500 MB",
             digest["peak_rss_mb"] <= 500),
     ]  # fmt: skip
-    details = {"digest": digest, "ceiling": ceiling, "naive": naive, "naive_charts_once": generous,
+    rows += instance_rows(n, digest, ceiling, workers2, postgres)
+    details = {"digest": digest, "ceiling": ceiling, "workers2": workers2, "postgres": postgres, "naive": naive, "naive_charts_once": generous,
                "server_accepted": accepted}  # fmt: skip
     return rows, details
+
+
+def instance_rows(n: int, digest: dict[str, Any], ceiling: dict[str, Any],
+                  workers2: dict[str, Any], postgres: dict[str, Any]) -> list[Row]:  # fmt: skip
+    """Issue 14: what the outbox stores per message, two workers, and PostgreSQL."""
+    stored, sent = digest["stored_bytes"] / n, ceiling["mean_bytes"]
+    top = n / ceiling["seconds"]
+    two, pg = n / workers2["seconds"], n / postgres["seconds"]
+    return [
+        Row(f"bytes stored per message vs bytes sent ({n:,} trackers)", f"{stored:,.0f} B",
+            f"{sent:,.0f} B", stored / sent, "<= 0.10", stored / sent <= 0.10),
+        Row(f"send {n:,} with [delivery] workers = 2 (msg/s) vs bare aiosmtplib, one connection",
+            f"{two:,.0f}/s", f"{top:,.0f}/s", two / top, "-", None),
+        Row(f"send {n:,} on PostgreSQL (msg/s) vs bare aiosmtplib, one connection",
+            f"{pg:,.0f}/s", f"{top:,.0f}/s", pg / top, "-", None),
+    ]  # fmt: skip
 
 
 def indicator_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:

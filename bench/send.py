@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import smtplib
 import sqlite3
 import sys
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -28,6 +30,7 @@ from time import perf_counter
 from typing import Any
 
 import aiosmtplib
+import sqlalchemy as sa
 
 from bench.generate import PUBLISHED_ON, TRACKER
 from digest import calendar
@@ -64,11 +67,12 @@ def tracker_occurrence(loaded: LoadedSite) -> Occurrence:
     return occurrence
 
 
-def run_digest(root: Path, port: int) -> dict[str, Any]:
-    """One `Service.run` of the tracker: every member's message, end to end."""
+def run_digest(root: Path, port: int, url: str | None = None, workers: int = 1) -> dict[str, Any]:
+    """One `Service.run` of the tracker: every member's message, end to end (`url`: another
+    database than the site's SQLite file; `workers`: connections at once)."""
     started = perf_counter()
     loaded = load_site(root, PUBLISHED_ON)
-    state = open_store(root)
+    state = open_store(root, url)
     loaded_after = perf_counter() - started
     first_sent: list[float] = []
 
@@ -76,7 +80,8 @@ def run_digest(root: Path, port: int) -> dict[str, Any]:
         if not first_sent:
             first_sent.append(perf_counter())
 
-    service = Service(loaded, state, smtp_to(port), lambda: datetime.now(UTC), progress=progress)
+    service = Service(loaded, state, smtp_to(port), lambda: datetime.now(UTC), progress=progress,
+                      workers=workers)  # fmt: skip
     start = perf_counter()
     outcome = asyncio.run(service.run(tracker_occurrence(loaded)))
     seconds = perf_counter() - start
@@ -88,7 +93,29 @@ def run_digest(root: Path, port: int) -> dict[str, Any]:
         "sent": outcome.delivery.sent,
         "problems": len(loaded.problems) + len(outcome.skipped),
         "peak_rss_mb": peak_rss_mb(),
+        "stored_bytes": stored_bytes(state.engine),
     }
+
+
+def stored_bytes(engine: sa.Engine) -> int:
+    """What the outbox keeps of the messages' content: their bytes and figures."""
+    query = "SELECT coalesce(sum(length(raw)) + sum(length(figures)), 0) FROM sent_message"
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql(query).scalar_one())
+
+
+def fresh_postgres_schema() -> str:
+    """A new schema in DIGEST_BENCH_POSTGRES_URL's database, as a URL that uses it."""
+    base = os.environ.get(
+        "DIGEST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    admin.dispose()
+    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
 
 
 def built_messages(root: Path, count: int) -> list[tuple[str, bytes]]:
@@ -176,6 +203,10 @@ def main(argv: list[str]) -> None:
     mode, root, port, count = argv[0], Path(argv[1]), int(argv[2]), int(argv[3])
     if mode == "digest":
         result = run_digest(root, port)
+    elif mode == "digest-workers2":
+        result = run_digest(root, port, f"sqlite+pysqlite:///{root / '.digest' / 'workers2.db'}", 2)
+    elif mode == "digest-postgres":
+        result = run_digest(root, port, fresh_postgres_schema())
     elif mode == "ceiling":
         result = run_ceiling(root, port, count)
     else:

@@ -48,6 +48,14 @@ class TransportUnavailable(DeliveryError, ConnectionError):
         super().__init__(message, permanent=False)
 
 
+class ReplyLost(DeliveryError):
+    """The connection went after the message's data was sent, before the server's reply:
+    the server may well have taken it. Not resent at once (see worker.py)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)
+
+
 class HeaderInjectionError(DigestError):
     """A header value (name, subject) carried CR/LF or an encoded-word trick."""
 

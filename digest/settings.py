@@ -95,7 +95,10 @@ SITE = SettingsTable(
 
 DELIVERY = SettingsTable(
     "[delivery]",
-    (Setting("transport", "pickup or smtp", "pickup", "how finished emails are handed over"),),
+    (
+        Setting("transport", "pickup or smtp", "pickup", "how finished emails are handed over"),
+        Setting("workers", "whole number", 1, "connections each instance sends through at once"),
+    ),
 )
 
 WEB = SettingsTable(

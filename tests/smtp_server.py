@@ -37,6 +37,7 @@ class RecordingHandler:
         self._refusals: dict[str, list[int]] = {}  # email -> [code, times left]
         self._drop_after: int | None = None
         self.dropped = 0
+        self._lose_every: int | None = None
 
     def refuse(self, email: str, code: int, times: int = 1_000_000) -> None:
         """Answer `code` to RCPT TO for this address, `times` times."""
@@ -47,6 +48,11 @@ class RecordingHandler:
         """Once `count` messages have been accepted, cut the next connection at MAIL FROM."""
         with self._lock:
             self._drop_after = count
+
+    def lose_reply_every(self, count: int) -> None:
+        """Take every `count`-th message, then cut the connection instead of replying."""
+        with self._lock:
+            self._lose_every = count
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -81,6 +87,9 @@ class RecordingHandler:
             self.received.append(
                 Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
             )
+            lose = self._lose_every is not None and len(self.received) % self._lose_every == 0
+        if lose:
+            server.transport.abort()  # taken, but the client never hears so
         return "250 Message accepted"
 
     def message_ids(self) -> Counter[str]:

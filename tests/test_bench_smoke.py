@@ -65,5 +65,19 @@ def test_every_path_of_the_benchmark_command_runs_at_a_tiny_size(tmp_path: Path)
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "figure" not in line]
-    assert len(rows) == 9
+    assert len(rows) == 12  # send (5), the instances (3), indicators (1), footprint (3)
     assert (tmp_path / "results.json").is_file()
+
+
+def test_the_instance_rows_measure_storage_two_workers_and_postgresql(tmp_path: Path) -> None:
+    from bench.run import child, instance_rows
+    from bench.sink import Sink
+
+    members = 2 * len(THEME_CHOICES)
+    site = write_send_site(tmp_path / "send", members=members)
+    with Sink() as sink:
+        runs = [child("bench.send", mode, site, sink.port, members)
+                for mode in ("digest", "ceiling", "digest-workers2", "digest-postgres")]  # fmt: skip
+    assert [r["sent"] for r in runs] == [members] * 4
+    rows = instance_rows(members, *runs)
+    assert [r.ratio > 0 for r in rows] == [True] * 3

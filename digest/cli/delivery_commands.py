@@ -14,12 +14,12 @@ from digest import calendar
 from digest.cli.site_commands import find_schedule, local_today, occurrence_for, open_site
 from digest.delivery import outbox, store
 from digest.delivery.outbox import Claimed
-from digest.delivery.service import RunOutcome, Service
+from digest.delivery.service import RunOutcome, Service, delivery_workers
 from digest.delivery.site import load_site
 from digest.delivery.transports import transport_for
 from digest.email.prepare import batch_for, stale_shown, statuses_for
 from digest.errors import ConfigError
-from digest.model import Occurrence
+from digest.model import Clock, Occurrence
 from digest.site.load import LoadedSite
 
 PROGRESS_FROM = 36  # a bar only for runs bigger than this, and only on a terminal
@@ -47,7 +47,13 @@ class ProgressBar:
 def service_for(args: argparse.Namespace) -> Service:
     """The site (refused if it has problems: never a half-right digest) and its store."""
     loaded = open_site(args, strict=True)
-    return Service(loaded, store.open_store(args.site), transport_for, args.clock)
+    state = store.open_store(args.site)
+    return Service(loaded, state, transport_for, args.clock, lease_clock=_lease_clock(args, state),
+                   workers=delivery_workers(loaded.site))  # fmt: skip
+
+
+def _lease_clock(args: argparse.Namespace, state: store.Store) -> Clock | None:
+    return state.now if getattr(args, "database_clock", False) else None
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -240,7 +246,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from digest.schedule.daemon import Daemon, Runner
 
     loaded = open_site(args, strict=True)
-    daemon = Daemon.start(loaded, store.open_store(args.site), transport_for, args.clock)
+    state = store.open_store(args.site)
+    daemon = Daemon.start(loaded, state, transport_for, args.clock, _lease_clock(args, state))
+    daemon.service.workers = delivery_workers(loaded.site)
     asyncio.run(_serve(Runner(daemon, args.clock)))
     return 0
 

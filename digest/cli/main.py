@@ -98,7 +98,9 @@ def _add_recording_commands(commands: argparse._SubParsersAction[argparse.Argume
 
 def _add_web_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser("serve", help="the web application for members' answers")
-    cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    cmd.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
     cmd.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000)")
     cmd.add_argument(
         "--forwarded-allow-ips",
@@ -148,11 +150,15 @@ def main(argv: Sequence[str] | None = None, clock: Clock = system_clock) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.clock = clock
+    # The real clock: leases and claims then go by the database's (tests' fixed clocks rule).
+    args.database_clock = clock is system_clock
     args.site = (args.site or Path(os.environ.get("DIGEST_SITE") or ".")).resolve()
     # Our own events at INFO; libraries (alembic, apscheduler) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
     # The daemon logs one line per event; other commands print their own summary.
-    logging.getLogger("digest").setLevel(logging.INFO if args.command in ("run", "serve") else logging.WARNING)
+    logging.getLogger("digest").setLevel(
+        logging.INFO if args.command in ("run", "serve") else logging.WARNING
+    )
     try:
         return _handler(args.command)(args)
     except Exception as exc:
@@ -185,6 +191,7 @@ def _report(command: str, exc: Exception) -> int:
     print(f"digest {command}: internal error: {type(exc).__name__}: {exc} "
           "(set DIGEST_DEBUG=1 to see where)", file=sys.stderr)  # fmt: skip
     return 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

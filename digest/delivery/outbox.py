@@ -9,8 +9,10 @@ instead of queueing on the same ones; on SQLite every transaction is
 
 A row left in `sending` by a crashed process is sent again with the stored
 bytes, so the resend carries the same Message-ID: at once when the claimant was
-a process of this machine that no longer exists (a killed `digest send`), else
-once the claim is older than the lease (another machine may still be sending).
+a process of this host, boot and PID namespace that no longer exists (a killed
+`digest send`), once its heartbeat has been silent for HEARTBEAT_TTL (a dead or
+stopped process elsewhere), else once the claim is older than the lease. The
+times compared are the database's when digest runs for real (see worker.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from digest.delivery.heartbeat import silent_holder
+from digest.delivery.instances import local_pid, process_exists
 from digest.delivery.store import (
     DELIVERY,
     FAILED,
@@ -33,8 +37,6 @@ from digest.delivery.store import (
     SENT,
     SENT_MESSAGE,
     Store,
-    machine,
-    process_exists,
     worker_id,
 )
 from digest.model import OutgoingMessage, Recipient
@@ -163,7 +165,7 @@ def _claimable(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
     return sa.or_(
         _D.state == PENDING,
         sa.and_(_D.state == RETRYING, _D.next_attempt_at <= now),
-        sa.and_(_D.state == SENDING, _D.claimed_at <= now - lease),
+        sa.and_(_D.state == SENDING, sa.or_(_D.claimed_at <= now - lease, silent_holder(now))),
     )
 
 
@@ -332,17 +334,12 @@ def recover(store: Store, now: datetime, older_than: timedelta = CLAIM_LEASE) ->
 def recover_abandoned(store: Store, now: datetime) -> int:
     """Put back at once what dead processes of this machine left in `sending`
     (a killed `digest send`), without waiting for the lease; returns how many."""
-    here = machine() + "/"
     holders_query = sa.select(_D.claimed_by).where(_D.state == SENDING).distinct()
     with store.transaction() as connection:
         holders = [h for h in connection.execute(holders_query).scalars() if h]
-        dead = [
-            holder
-            for holder in holders
-            if holder.startswith(here)
-            and holder.removeprefix(here).isdigit()
-            and not process_exists(int(holder.removeprefix(here)))
-        ]
+        # Only a claimant of this host, boot and PID namespace can be looked up here.
+        pids = {holder: local_pid(holder) for holder in holders}
+        dead = [h for h, pid in pids.items() if pid is not None and not process_exists(pid)]
         if not dead:
             return 0
         statement = (

@@ -10,11 +10,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from digest.delivery import answers, outbox, store
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
-from digest.delivery.worker import DeliveryReport, Progress, deliver
+from digest.delivery.worker import DeliveryReport, Progress, combined, deliver
 from digest.email.prepare import alert_occurrence, batch_for, stale_shown, statuses_for
 from digest.email.render import Batch
 from digest.model import Alert, Clock, MeasureStatus, Occurrence, OutgoingMessage, Site
@@ -52,6 +53,13 @@ class Service:
     stop: asyncio.Event | None = None  # set: finish the message in hand, then return
     raised: list[str] = field(default_factory=list)
     transport_error: str | None = None
+    # Dates claims and leases: the database's clock when digest runs for real, so that
+    # instances whose clocks disagree agree on whose claim has expired. None: `clock`.
+    lease_clock: Clock | None = None
+    workers: int = 1  # connections to the mail server, each claiming its own batches
+
+    def lease_now(self) -> datetime:
+        return (self.lease_clock or self.clock)()
 
     @property
     def site(self) -> Site:
@@ -84,18 +92,12 @@ class Service:
     async def deliver(self) -> DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""
         outbox.recover_abandoned(self.store, self.clock())
-        if not outbox.anything_due(self.store, self.clock()):
+        if not outbox.anything_due(self.store, self.lease_now()):
             return DeliveryReport()
-        report = await deliver(
-            self.store,
-            self.transport(self.site),
-            self.clock,
-            progress=self.progress,
-            stop=self.stop,
-        )
+        report = await self._deliver(self.progress)
         if report.failed:
             self.alert(_failure_alert(report.failed))
-            await deliver(self.store, self.transport(self.site), self.clock, stop=self.stop)
+            await self._deliver(None)
         if report.transport_error != self.transport_error:  # say it once, not every pass
             self.transport_error = report.transport_error
             if report.transport_error:
@@ -103,6 +105,15 @@ class Service:
             else:
                 log.info("delivery resumed")
         return report
+
+    async def _deliver(self, progress: Progress | None) -> DeliveryReport:
+        """`workers` loops at once, each with its own connection and claims."""
+        reports = await asyncio.gather(*(
+            deliver(self.store, self.transport(self.site), self.clock, progress=progress,
+                    stop=self.stop, lease_clock=self.lease_clock)
+            for _ in range(max(self.workers, 1))
+        ))  # fmt: skip
+        return combined(reports)
 
     def _occurrence_alerts(
         self, occurrence: Occurrence, skipped: Sequence[str], stale: Sequence[MeasureStatus]
@@ -130,6 +141,12 @@ class Service:
             log.warning("alert: %s", alert.title)
             self.raised.append(alert.title)
         return alert.title
+
+
+def delivery_workers(site: Site) -> int:
+    """`[delivery] workers`: how many connections send at once (at least one)."""
+    workers = site.delivery.values.get("workers", 1)
+    return workers if isinstance(workers, int) and workers > 0 else 1
 
 
 def _outgoing(batch: Batch) -> Iterator[OutgoingMessage]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +17,30 @@ from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlmodel import Field, SQLModel
 
+from digest.delivery.instances import database_now, worker_id
+
+__all__ = [
+    "database_now",
+    "worker_id",
+]  # claimants' ids live in instances.py; older callers import it here
+
 PENDING, SENDING, SENT, RETRYING, FAILED = "pending", "sending", "sent", "retrying", "failed"
 STATES = (PENDING, SENDING, SENT, RETRYING, FAILED)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _setting(name: str, default: float) -> float:
+    return float(os.environ.get(name, "") or default)
+
+
+# Every bound on waiting for the database, in one place (issue 13's retries read them).
+# A lock held by a stalled (or SIGSTOPped) process must not stop the others for long:
+# a waiter gives up after LOCK_TIMEOUT, and the server ends a transaction left idle
+# for IDLE_IN_TRANSACTION, freeing its locks.
+LOCK_TIMEOUT_MS = int(_setting("DIGEST_DB_LOCK_TIMEOUT_MS", 5_000))
+STATEMENT_TIMEOUT_MS = int(_setting("DIGEST_DB_STATEMENT_TIMEOUT_MS", 60_000))
+IDLE_IN_TRANSACTION_MS = int(_setting("DIGEST_DB_IDLE_IN_TRANSACTION_MS", 30_000))
+CONNECT_TIMEOUT_SECONDS = int(_setting("DIGEST_DB_CONNECT_TIMEOUT_SECONDS", 10))
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every digest process.
 PG_MIGRATION_LOCK = 0x6469676573
@@ -166,6 +185,11 @@ class Store:
             connection.exec_driver_sql("RESET synchronous_commit")
             connection.commit()
 
+    def now(self) -> datetime:
+        """The database server's clock (see `database_now`)."""
+        with self.transaction() as connection:
+            return database_now(connection)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -192,7 +216,7 @@ def open_store(site_root: Path, url: str | None = None) -> Store:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = _sqlite_engine(url)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        engine = _postgresql_engine(url)
     _migrate(engine)
     return Store(engine)
 
@@ -203,6 +227,23 @@ def _with_driver(url: str) -> str:
         if url.startswith(plain):
             return "postgresql+psycopg://" + url.removeprefix(plain)
     return url
+
+
+def _postgresql_engine(url: str) -> Engine:
+    engine = sa.create_engine(
+        url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        # Session settings, so they hold for every transaction of the connection.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+            cursor.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS}")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -240,32 +281,6 @@ def _migrate(engine: Engine) -> None:
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_MIGRATION_LOCK)))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-
-
-def worker_id() -> str:
-    """Who holds a claim: host, PID namespace and process, so a local crash can be seen."""
-    return f"{machine()}/{os.getpid()}"
-
-
-@cache
-def machine() -> str:
-    """This host and PID namespace: where a claimant's process can be looked up."""
-    try:  # containers sharing a host name have PID namespaces of their own
-        namespace = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        namespace = ""
-    return f"{socket.gethostname()}/{namespace}"
-
-
-def process_exists(pid: int) -> bool:
-    """Whether a process of this machine is still running."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
 
 
 @dataclass(frozen=True)

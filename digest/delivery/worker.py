@@ -3,15 +3,19 @@
 Each message's result is committed on its own, so a crash resends at most the
 message in hand; a server that cannot be used stops the loop and hands the rest
 of the batch back, so a wrong password never fails thousands of messages.
+A connection lost after the message's data went (ReplyLost: the server may have
+taken it) is not resent at once: it waits its retry backoff like any temporary
+failure, while a connection lost before the data is retried at once by the transport.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from digest.delivery.heartbeat import Pulse
 from digest.delivery.outbox import (
     CLAIM_LEASE,
     Claimed,
@@ -23,7 +27,7 @@ from digest.delivery.outbox import (
     release,
     renew,
 )
-from digest.delivery.store import FAILED, RETRYING, SENT, Store
+from digest.delivery.store import FAILED, RETRYING, SENT, Store, worker_id
 from digest.delivery.transports import Transport
 from digest.errors import DeliveryError, TransportUnavailable
 
@@ -41,6 +45,7 @@ class DeliveryReport:
     recovered: int = 0  # left in `sending` by a process that died, and taken up again
 
 
+LOST = "lost"  # sent, but another worker had taken the claim meanwhile
 Progress = Callable[[Claimed, str], None]
 
 
@@ -54,12 +59,14 @@ class _Worker:
     stop: asyncio.Event | None
     progress: Progress | None
     lease: timedelta
+    lease_clock: Callable[[], datetime]  # claims are judged by it: the database's, for real
     sent: int = 0
     retrying: int = 0
     failed: list[Failure] = field(default_factory=list)
     released: int = 0
     transport_error: str | None = None
     recovered: int = 0
+    pulse: Callable[[], None] = lambda: None
 
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -72,7 +79,8 @@ class _Worker:
 
     async def run(self, batch_size: int) -> None:
         while not self.stopping() and self.transport_error is None:
-            batch = claim(self.store, self.now_fn(), batch_size, lease=self.lease)
+            self.pulse()
+            batch = claim(self.store, self.lease_clock(), batch_size, lease=self.lease)
             if not batch:
                 return
             await self.run_batch(batch)
@@ -82,15 +90,21 @@ class _Worker:
             if self.stopping() or self.transport_error is not None:
                 self.released += release(self.store, waiting, self.now_fn())
                 return
-            if self.now_fn() - waiting[0].claimed_at > self.lease / 2:
+            self.pulse()
+            now = self.lease_clock()  # the clock the claims were dated by
+            if now - waiting[0].claimed_at > self.lease / 2:
                 # A slow server: keep the rest of the batch ours (any already lost are dropped).
-                waiting = renew(self.store, waiting, self.now_fn())
+                waiting = renew(self.store, waiting, now)
                 if not waiting:
                     return
             item = waiting.pop(0)
             state = await self.deliver_one(item)
             if self.progress is not None:
                 self.progress(item, state)
+            if state == LOST and waiting:
+                # Our claims were taken (we were stopped, or our heartbeat fell silent):
+                # keep only those still ours, or the whole batch would go out twice.
+                waiting = renew(self.store, waiting, self.lease_clock())
 
     async def deliver_one(self, item: Claimed) -> str:
         try:
@@ -111,7 +125,8 @@ class _Worker:
                 return RETRYING
             self.failed.append(failure)
             return FAILED
-        record_sent(self.store, item, self.now_fn())
+        if not record_sent(self.store, item, self.now_fn()):
+            return LOST
         self.sent += 1
         return SENT
 
@@ -125,10 +140,12 @@ async def deliver(
     stop: asyncio.Event | None = None,
     progress: Progress | None = None,
     lease: timedelta = CLAIM_LEASE,
+    lease_clock: Callable[[], datetime] | None = None,
 ) -> DeliveryReport:
     """Send everything due through `transport` until nothing is left, the server
-    cannot be used, or `stop` is set (the message in hand is finished first)."""
-    worker = _Worker(store, transport, now_fn, stop, progress, lease)
+    cannot be used, or `stop` is set (the message in hand is finished first).
+    `lease_clock` (default `now_fn`) dates the claims and judges whose have expired."""
+    worker = _Worker(store, transport, now_fn, stop, progress, lease, lease_clock or now_fn)
     try:
         await transport.open()
     except DeliveryError as error:
@@ -137,8 +154,24 @@ async def deliver(
     try:
         with store.pinned() as held:
             worker.store = held
+            if lease_clock is not None:  # running for real: say we are alive while we send
+                worker.pulse = Pulse(held, worker_id())
             worker.recovered = recover_abandoned(held, now_fn())
             await worker.run(batch_size)
     finally:
         await transport.close()
     return worker.report()
+
+
+def combined(reports: Sequence[DeliveryReport]) -> DeliveryReport:
+    """What several workers did together, as one report."""
+    errors = [r.transport_error for r in reports if r.transport_error]
+    return DeliveryReport(
+        sent=sum(r.sent for r in reports),
+        retrying=sum(r.retrying for r in reports),
+        failed=tuple(f for r in reports for f in r.failed),
+        released=sum(r.released for r in reports),
+        stopped=any(r.stopped for r in reports),
+        transport_error=errors[0] if errors else None,
+        recovered=sum(r.recovered for r in reports),
+    )

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
@@ -61,7 +59,8 @@ class Daemon:
     """The scheduler's decisions, one `step(now)` at a time; `serve` drives it in real time."""
 
     service: Service
-    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    holder: str = field(default_factory=store.worker_id)  # random per process
+    token: int = 0  # the lease's fencing token while this daemon leads
     seen: Fingerprint = ()
     since: dict[str, datetime] = field(default_factory=dict)
     bad_config: str | None = None
@@ -69,9 +68,9 @@ class Daemon:
 
     @classmethod
     def start(cls, loaded: LoadedSite, state: Store, transport: Callable[[Site], Transport],
-              clock: Clock) -> Daemon:  # fmt: skip
-        """A daemon for a site that loaded cleanly."""
-        service = Service(loaded, state, transport, clock)
+              clock: Clock, lease_clock: Clock | None = None) -> Daemon:  # fmt: skip
+        """A daemon for a site that loaded cleanly; `lease_clock`: see Service."""
+        service = Service(loaded, state, transport, clock, lease_clock=lease_clock)
         daemon = cls(service, seen=fingerprint(loaded.site.root))
         return daemon
 
@@ -90,6 +89,8 @@ class Daemon:
         # Read before acquiring: taking the lease marks the leader alive now.
         alive = None if self.leading else lease.last_alive(self.service.store)
         leading = lease.acquire(self.service.store, self.holder, now)
+        if leading:
+            self.token = lease.token(self.service.store)
         if leading != self.leading:
             log.info(
                 "leader: %s",
@@ -133,12 +134,13 @@ class Daemon:
         await self.service.run(occurrence)
 
     def _record_missed(self, missed: list[Occurrence], now: datetime) -> None:
-        for occurrence in missed:
-            run_id = store.start_run(
-                self.service.store, occurrence.schedule.id, occurrence.key, now
-            )
-            store.finish_run(self.service.store, run_id, now, "missed",
-                             detail=f"not sent: more than {occurrence.schedule.catch_up} late")  # fmt: skip
+        # Fenced: a leader that slept past its lease (and whose successor may have sent
+        # these meanwhile) must not call them missed, nor alert about them.
+        with lease.fenced(self.service.store, self.holder, self.token, now) as connection:
+            if connection is None:
+                log.warning("no longer the leader: not recording %d missed email(s)", len(missed))
+                return
+            connection.execute(store.RUN.insert(), [_missed_run(o, now) for o in missed])
         keys = ",".join(f"{o.schedule.id}/{o.key}" for o in missed)
         lines = tuple(
             f"{o.schedule.id} due {o.due.isoformat(timespec='minutes')}: not sent, "
@@ -192,6 +194,15 @@ class Daemon:
         ))  # fmt: skip
 
 
+def _missed_run(occurrence: Occurrence, now: datetime) -> dict[str, object]:
+    return {
+        "schedule_id": occurrence.schedule.id, "occurrence_key": occurrence.key,
+        "started_at": now, "finished_at": now, "outcome": "missed",
+        "added": 0, "already": 0, "sent": 0, "failed": 0,
+        "detail": f"not sent: more than {occurrence.schedule.catch_up} late",
+    }  # fmt: skip
+
+
 class Runner:
     """Drives a Daemon with APScheduler until stopped."""
 
@@ -206,7 +217,11 @@ class Runner:
         """Housekeeping and firing share one lock: one step at a time."""
         async with self.lock:
             try:
-                await self.daemon.step(self.clock())
+                # Running for real, the database's clock says what is due: an instance
+                # whose clock jumped ahead must not send (and use up) tomorrow's email.
+                service = self.daemon.service
+                now = service.lease_now() if service.lease_clock else self.clock()
+                await self.daemon.step(now)
             except Exception:  # keep serving: one bad step must not stop the daemon
                 log.exception("step failed; trying again in %.0f seconds", HOUSEKEEPING_SECONDS)
         if self.jobs_for is not self.daemon.site:

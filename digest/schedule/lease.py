@@ -8,16 +8,20 @@ leader knows which occurrences were missed.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from digest.delivery.store import Delivery, Store, UtcDateTime
 
 SCHEDULER = "scheduler"
-TTL = timedelta(seconds=90)
+TTL = timedelta(seconds=float(os.environ.get("DIGEST_LEADER_LEASE_SECONDS", "") or 90))
 
 LEASE_TABLE = sa.Table(
     "lease",
@@ -26,6 +30,9 @@ LEASE_TABLE = sa.Table(
     sa.Column("holder", sa.String(200), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("alive_at", UtcDateTime(), nullable=False),
+    # Fencing token: one more at each change of holder. A leader that slept past its
+    # lease still has the old token, and `fenced` refuses its decisions.
+    sa.Column("token", sa.Integer, nullable=False, server_default="0"),
 )
 
 
@@ -34,12 +41,15 @@ def acquire(
 ) -> bool:
     """Take or renew the lease; True when `holder` leads until now + ttl."""
     values = {"holder": holder, "expires_at": now + ttl, "alive_at": now}
+    renewed = sa.case(
+        (LEASE_TABLE.c.holder == holder, LEASE_TABLE.c.token), else_=LEASE_TABLE.c.token + 1
+    )
     with store.transaction() as connection:
         taken = connection.execute(
             LEASE_TABLE.update()
             .where(LEASE_TABLE.c.name == name)
             .where(sa.or_(LEASE_TABLE.c.holder == holder, LEASE_TABLE.c.expires_at < now))
-            .values(values)
+            .values({**values, "token": renewed})
         ).rowcount
         if taken:
             return True
@@ -64,6 +74,31 @@ def _holder(store: Store, name: str) -> str | None:
             sa.select(LEASE_TABLE.c.holder).where(LEASE_TABLE.c.name == name)
         ).first()
     return None if row is None else str(row[0])
+
+
+def token(store: Store, *, name: str = SCHEDULER) -> int:
+    """The lease's fencing token as it is now."""
+    with store.transaction() as connection:
+        row = connection.execute(
+            sa.select(LEASE_TABLE.c.token).where(LEASE_TABLE.c.name == name)
+        ).first()
+    return 0 if row is None else int(row[0])
+
+
+@contextmanager
+def fenced(
+    store: Store, holder: str, held_token: int, now: datetime, *, name: str = SCHEDULER
+) -> Iterator[Connection | None]:
+    """A transaction in which `holder` still leads with `held_token` until after `now`
+    (the lease row locked, so no one takes it over meanwhile); None when it does not."""
+    query = (
+        sa.select(LEASE_TABLE.c.name)
+        .where(LEASE_TABLE.c.name == name, LEASE_TABLE.c.holder == holder)
+        .where(LEASE_TABLE.c.token == held_token, LEASE_TABLE.c.expires_at > now)
+        .with_for_update()
+    )
+    with store.transaction() as connection:
+        yield connection if connection.execute(query).first() is not None else None
 
 
 def release(store: Store, holder: str, *, name: str = SCHEDULER) -> None:

@@ -36,9 +36,10 @@ TRANSPORTS: Mapping[str, TransportKind] = {
 
 def check_delivery(table: Table) -> None:
     """Check [delivery]: known keys, a known transport, and that transport's own settings."""
-    known = {"transport"}.union(*(kind.settings.keys() for kind in TRANSPORTS.values()))
+    known = set(DELIVERY.keys()).union(*(kind.settings.keys() for kind in TRANSPORTS.values()))
     hints = {key: hint for kind in TRANSPORTS.values() for key, hint in kind.hints.items()}
     table.check_keys(sorted(known), hints)
+    table.get("workers", int, "a whole number", DELIVERY["workers"].default)
     name = table.choice("transport", tuple(TRANSPORTS), DELIVERY["transport"].default)
     if name is not None:
         TRANSPORTS[name].check(table)

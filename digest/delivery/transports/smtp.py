@@ -15,7 +15,7 @@ from typing import Literal, cast
 import aiosmtplib
 
 from digest.delivery.transports.base import Transport, TransportKind, delivery_reader, unusable
-from digest.errors import DeliveryError, Problem, TransportUnavailable
+from digest.errors import DeliveryError, Problem, ReplyLost, TransportUnavailable
 from digest.model import OutgoingMessage, Site
 from digest.settings import Setting, SettingsTable
 from digest.site.fields import Table
@@ -189,17 +189,21 @@ class SmtpTransport:
 
     async def _send_reconnecting(self, message: OutgoingMessage) -> None:
         for retry in (False, True):
-            client = await self._connected()
+            client, data = await self._connected(), False
             try:
-                await client.sendmail(self._sender, [message.recipient.email], message.raw)
+                await client.mail(self._sender)
+                await client.rcpt(message.recipient.email)
+                data = True  # from here a lost connection may hide a delivered message
+                await client.data(message.raw)
                 return
             except aiosmtplib.SMTPServerDisconnected as error:
                 self._drop()
+                if data:
+                    raise ReplyLost(f"{self._server} went without replying to the message data") from None
                 if retry:
                     raise self._unavailable("dropped the connection twice", error) from None
-            except aiosmtplib.SMTPRecipientsRefused as error:
-                raise self._refused(message, error.recipients[0]) from None
             except aiosmtplib.SMTPResponseException as error:
+                self._drop()  # a fresh connection, not a half-open envelope, for the next one
                 raise self._refused(message, error) from None
             except aiosmtplib.SMTPNotSupported as error:
                 raise DeliveryError(self._scrub(str(error)), permanent=True) from None

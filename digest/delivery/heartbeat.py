@@ -1,0 +1,59 @@
+"""Heartbeats: each process records, by the database's clock, that it is alive.
+
+A claim whose holder's heartbeat has gone quiet for HEARTBEAT_TTL is taken back
+without waiting for the ten-minute claim lease: its process is dead or stopped.
+A holder with no heartbeat row at all (an older digest, a test's claim) is judged
+by the claim lease alone.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from digest.delivery.store import DELIVERY, Delivery, Store, UtcDateTime, database_now
+
+HEARTBEAT_TTL = timedelta(seconds=float(os.environ.get("DIGEST_HEARTBEAT_SECONDS", "") or 60))
+BEAT_EVERY = HEARTBEAT_TTL / 6  # several beats per TTL: one late beat is no death
+
+HEARTBEAT_TABLE = sa.Table(
+    "heartbeat",
+    Delivery.metadata,
+    sa.Column("holder", sa.String(300), primary_key=True),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("alive_at", UtcDateTime(), nullable=False),
+)
+_H = HEARTBEAT_TABLE.c
+
+
+def beat(store: Store, holder: str) -> datetime:
+    """Record that `holder` is alive now (the database's now); returns that time."""
+    insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+    with store.transaction() as connection:
+        now = database_now(connection)
+        statement = insert(HEARTBEAT_TABLE).values(holder=holder, started_at=now, alive_at=now)
+        connection.execute(
+            statement.on_conflict_do_update(index_elements=["holder"], set_={"alive_at": now})
+        )
+    return now
+
+
+def silent_holder(now: datetime) -> sa.ColumnElement[bool]:
+    """True for a delivery whose claimant's heartbeat stopped before now - HEARTBEAT_TTL."""
+    return sa.exists().where(_H.holder == DELIVERY.c.claimed_by, _H.alive_at <= now - HEARTBEAT_TTL)
+
+
+class Pulse:
+    """Beats at most every BEAT_EVERY (by the monotonic clock), between messages."""
+
+    def __init__(self, store: Store, holder: str) -> None:
+        self.store, self.holder, self.last = store, holder, float("-inf")
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last >= BEAT_EVERY.total_seconds():
+            beat(self.store, self.holder)
+            self.last = time.monotonic()
