@@ -64,6 +64,9 @@ def parse(text: str) -> tuple[dict[str, Any], TomlLines]:
         column = f" at column {match.group(2)}" if match else ""
         message = f"not valid TOML: {_DECODE_LINE.sub('', str(exc))}{column}"
         raise TomlSyntaxError(line, message) from None
+    except RecursionError:
+        # tomllib recurses per nested array or inline table; a deep nest must be a message, not a crash
+        raise TomlSyntaxError(1, "not valid TOML: nested too deeply") from None
     return data, locate(text)
 
 
