@@ -134,6 +134,9 @@ SCHEDULE = SettingsTable(
             "instead of offset: back from the deep-dive deadline",
         ),
         Setting("at", "24-hour time", None, "time of day of a publication-triggered digest"),
+        Setting(
+            "sign_off", "list of roles or ids", (), "held until one of these approves the figures"
+        ),
     ),
 )
 

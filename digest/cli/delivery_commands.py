@@ -67,7 +67,11 @@ def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome
     counts = store.counts(service.store, outcome.schedule_id, outcome.occurrence_key)
     states = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     name = f"{outcome.schedule_id} {occurrence.key}"
-    if outcome.nothing_new:
+    if outcome.held:
+        print(f"{name}: held, awaiting sign-off: nothing sent. Look at it with 'digest preview "
+              f"{outcome.schedule_id} --on {occurrence.on}', approve it with "
+              f"'digest approve {outcome.schedule_id} --on {occurrence.on} --by ID'")  # fmt: skip
+    elif outcome.nothing_new:
         print(f"{name}: nothing new to send: {outcome.already} already recorded ({states})")
     else:
         print(f"{name}: {outcome.added} new message(s) queued; now {states}")

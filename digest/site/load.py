@@ -110,6 +110,7 @@ def _check_schedules(config: Config, catalogue: Catalogue) -> None:
     )
     for schedule, table in zip(config.schedules, config.schedule_tables, strict=True):
         _check_targets(table, "to", schedule.to, targets)
+        _check_targets(table, "sign_off", schedule.sign_off, targets)
         for selector in schedule.measures:
             if selector not in selectors:
                 table.problem(
