@@ -69,7 +69,7 @@ class Service:
         if schedule.sign_off:  # fixed figures: rendered once, approved or held as a whole
             messages = list(messages)
             if held := self._held(occurrence, messages):
-                return self._record_held(run_id, occurrence, held)
+                return await self._record_held(run_id, occurrence, held)
         result = outbox.enqueue(self.store, messages, self.clock())
         skipped = tuple(str(p) for p in batch.problems)
         stale = stale_shown(occurrence, statuses)
@@ -119,7 +119,9 @@ class Service:
             return None  # approved and queued before: the queued messages stand
         return digest_hash
 
-    def _record_held(self, run_id: int, occurrence: Occurrence, digest_hash: str) -> RunOutcome:
+    async def _record_held(
+        self, run_id: int, occurrence: Occurrence, digest_hash: str
+    ) -> RunOutcome:
         schedule = occurrence.schedule
         before = any(d.action == signoff.APPROVED
                      for d in signoff.decisions(self.store, schedule.id, occurrence.key))  # fmt: skip
@@ -135,7 +137,8 @@ class Service:
         await_line = f"awaiting sign-off ({signoff.approve_command(occurrence)})"
         store.finish_run(self.store, run_id, self.clock(), "held", detail=await_line)
         log.info("held %s %s: %s", schedule.id, occurrence.key, await_line)
-        return RunOutcome(schedule.id, occurrence.key, 0, 0, (), DeliveryReport(),
+        report = await self.deliver()  # the notice goes now
+        return RunOutcome(schedule.id, occurrence.key, 0, 0, (), report,
                           (alert.title,), held=digest_hash)  # fmt: skip
 
     def _occurrence_alerts(
