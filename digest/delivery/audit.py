@@ -27,6 +27,7 @@ class HistoryQuery:
 class HistoryEntry:
     """One delivery as the audit shows it."""
 
+    id: int
     delivery_key: str
     schedule_id: str
     occurrence_key: str
@@ -83,9 +84,17 @@ def history(store: Store, query: HistoryQuery, limit: int | None = None) -> list
 
 def _entry(row: Any) -> HistoryEntry:
     return HistoryEntry(
-        delivery_key=row["delivery_key"], schedule_id=row["schedule_id"],
+        id=row["id"], delivery_key=row["delivery_key"], schedule_id=row["schedule_id"],
         occurrence_key=row["occurrence_key"], recipient_id=row["recipient_id"],
         recipient_name=row["recipient_name"], email=row["email"], subject=row["subject"],
         state=row["state"], created_at=row["created_at"], sent_at=row["sent_at"],
         last_error=row["last_error"], figures=row["figures"] or "", kept=bool(row["kept"]),
     )  # fmt: skip
+
+
+def raw_message(store: Store, delivery_id: int) -> bytes | None:
+    """The exact bytes of one delivery, or None once purged."""
+    query = sa.select(SENT_MESSAGE.c.raw).where(SENT_MESSAGE.c.delivery_id == delivery_id)
+    with store.transaction() as connection:
+        raw = connection.execute(query).scalar()
+    return bytes(raw) if raw else None
