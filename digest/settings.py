@@ -108,6 +108,24 @@ WEB = SettingsTable(
     ),
 )
 
+RETENTION = SettingsTable(
+    "[retention]",
+    (
+        Setting(
+            "messages",
+            "days, months or years",
+            "2 years",
+            "the exact bytes sent are kept this long",
+        ),
+        Setting(
+            "records",
+            "days, months or years",
+            "6 years",
+            "who was sent what, when, with the figures",
+        ),
+    ),
+)
+
 SCHEDULE = SettingsTable(
     "[[schedule]]",
     (
@@ -140,4 +158,4 @@ SCHEDULE = SettingsTable(
     ),
 )
 
-TABLES = (SITE, DELIVERY, WEB, SCHEDULE)
+TABLES = (SITE, DELIVERY, WEB, RETENTION, SCHEDULE)

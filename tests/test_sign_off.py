@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -128,3 +128,25 @@ def test_history_lists_what_each_person_was_sent_with_the_figures(
     assert run(site, AFTER, "history", "--to", "2026-11-26", "--recipient", "chair") == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and all("chair@example.gov.uk" in line for line in lines)
+
+
+def test_purge_empties_old_messages_then_deletes_old_records_and_status_counts_it(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(site, AFTER, "send", "daily", "--on", "2026-11-26") == 0
+    path = site / "schedules.toml"
+    path.write_text(path.read_text().replace(
+        "\n[[schedule]]", '\n[retention]\nmessages = "30 days"\nrecords = "1 year"\n\n[[schedule]]', 1
+    ))  # fmt: skip
+    later = AFTER + timedelta(days=40)
+    assert run(site, later, "purge") == 0
+    assert "3 message(s) emptied of their bytes, 0 record(s) deleted" in capsys.readouterr().out
+    assert run(site, later, "history", "--json") == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert entries and not any(e["message_kept"] for e in entries)
+    assert all(e["figures"] for e in entries)  # the figures stay with the record
+    assert run(site, AFTER + timedelta(days=400), "purge") == 0
+    assert "0 message(s) emptied of their bytes, 3 record(s) deleted" in capsys.readouterr().out
+    assert run(site, AFTER + timedelta(days=400), "status", "--json") in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    assert report["purged"] == {"messages": 3, "records": 3}

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from digest.cli.delivery_commands import service_for
 from digest.cli.site_commands import find_schedule, local_today, occurrence_for
-from digest.delivery import approval, audit, store
+from digest.delivery import approval, audit, retention, store
 from digest.delivery.audit import HistoryEntry, HistoryQuery
 from digest.site.config import read_config
+from digest.site.retention import read_retention
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -74,3 +76,19 @@ def _line(entry: HistoryEntry) -> str:
     return (f"{when}  {entry.state:<8} {entry.schedule_id} {entry.occurrence_key}  "
             f"{entry.recipient_id} <{entry.email}>  {entry.subject!r} "
             f"({shown} figure(s)){error}")  # fmt: skip
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    kept, problems = read_retention(args.site)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
+    state = store.open_store(args.site)
+    try:
+        purged = retention.purge(state, kept, args.clock())
+    finally:
+        state.close()
+    print(f"purge: {purged.messages} message(s) emptied of their bytes, "
+          f"{purged.records} record(s) deleted")  # fmt: skip
+    return 0

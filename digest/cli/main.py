@@ -123,6 +123,7 @@ def _add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     cmd.add_argument("--from", dest="start", type=_date, help="sent on or after this date")
     cmd.add_argument("--to", dest="end", type=_date, help="sent on or before this date")
     cmd.add_argument("--json", action="store_true", help="print JSON")
+    commands.add_parser("purge", help="apply [retention] now: old messages, then old records")
 
 
 def _port(text: str) -> int:
@@ -146,6 +147,7 @@ MODULES = {
     "answers": "digest.cli.web_commands",
     "approve": "digest.cli.audit_commands",
     "history": "digest.cli.audit_commands",
+    "purge": "digest.cli.audit_commands",
 }
 
 

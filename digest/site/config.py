@@ -156,7 +156,7 @@ def _read_schedules(
     data: dict[str, Any], lines: TomlLines, config: Config, kinds: Mapping[str, Trigger] | None
 ) -> None:
     top = Table(SCHEDULES, lines, "", 0, data, config.problems)
-    top.check_keys(["site", "delivery", "web", "schedule"])  # [web]: digest.site.web
+    top.check_keys(["site", "delivery", "web", "retention", "schedule"])  # [web], [retention]: own modules
     site = data.get("site")
     if not isinstance(site, dict):
         top.problem(None, "missing the [site] table: add [site] with name, timezone and sender")

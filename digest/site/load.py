@@ -22,6 +22,7 @@ from digest.site.catalogue import (
 from digest.site.config import RECIPIENTS, Config, read_config
 from digest.site.fields import Table, suggestion
 from digest.site.observations import empty_frame, read_observations
+from digest.site.retention import read_retention
 from digest.site.web import read_web
 
 # How a lower layer is told the transport's own checks without importing delivery.
@@ -61,6 +62,7 @@ def load_site(
     read_requests(root, catalogue, problems)
     _cross_check(config, catalogue, problems)
     problems.extend(read_web(root)[1])
+    problems.extend(read_retention(root)[1])
     if config.settings is None or not catalogue.measures:
         raise ConfigError(_sorted(problems))
     observations = (
