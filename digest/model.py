@@ -106,6 +106,7 @@ class Schedule:
     offset: Span | None = None
     before_deadline: Span | None = None
     at: time | None = None
+    sign_off: tuple[str, ...] = ()  # role:NAME or recipient ids; held until one approves
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,24 @@ DATA = SettingsTable(
     ),
 )
 
+RETENTION = SettingsTable(
+    "[retention]",
+    (
+        Setting(
+            "messages",
+            "days, months or years",
+            "2 years",
+            "the exact bytes sent are kept this long",
+        ),
+        Setting(
+            "records",
+            "days, months or years",
+            "6 years",
+            "who was sent what, when, with the figures",
+        ),
+    ),
+)
+
 SCHEDULE = SettingsTable(
     "[[schedule]]",
     (
@@ -155,7 +173,10 @@ SCHEDULE = SettingsTable(
             "instead of offset: back from the deep-dive deadline",
         ),
         Setting("at", "24-hour time", None, "time of day of a publication-triggered digest"),
+        Setting(
+            "sign_off", "list of roles or ids", (), "held until one of these approves the figures"
+        ),
     ),
 )
 
-TABLES = (SITE, DELIVERY, DATA, WEB, SCHEDULE)
+TABLES = (SITE, DELIVERY, DATA, WEB, RETENTION, SCHEDULE)

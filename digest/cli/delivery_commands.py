@@ -12,7 +12,7 @@ from typing import Any
 
 from digest import calendar
 from digest.cli.site_commands import find_schedule, local_today, occurrence_for, open_site
-from digest.delivery import outbox, store
+from digest.delivery import outbox, retention, store
 from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service, delivery_workers
 from digest.delivery.site import load_site
@@ -73,7 +73,11 @@ def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome
     counts = store.counts(service.store, outcome.schedule_id, outcome.occurrence_key)
     states = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     name = f"{outcome.schedule_id} {occurrence.key}"
-    if outcome.nothing_new:
+    if outcome.held:
+        print(f"{name}: held, awaiting sign-off: nothing sent. Look at it with 'digest preview "
+              f"{outcome.schedule_id} --on {occurrence.on}', approve it with "
+              f"'digest approve {outcome.schedule_id} --on {occurrence.on} --by ID'")  # fmt: skip
+    elif outcome.nothing_new:
         print(f"{name}: nothing new to send: {outcome.already} already recorded ({states})")
     else:
         print(f"{name}: {outcome.added} new message(s) queued; now {states}")
@@ -197,7 +201,9 @@ def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -
                 "at": occurrence.due.isoformat(), "key": occurrence.key,
                 "recipients": len(site.audience(occurrence.schedule.to)),
             })  # fmt: skip
-    return {"deliveries": deliveries, "runs": runs, "next": upcoming, "problems": problems}
+    purged = retention.purged_totals(state)
+    return {"deliveries": deliveries, "runs": runs, "next": upcoming, "problems": problems,
+            "purged": {"messages": purged.messages, "records": purged.records}}  # fmt: skip
 
 
 def _run_row(run: store.RunRecord, zone: tzinfo | None) -> dict[str, Any]:
@@ -236,6 +242,9 @@ def _status_text(report: dict[str, Any]) -> str:
         lines.append(
             f"  {item['at'][:16].replace('T', ' ')}  {item['schedule']} to {item['recipients']}"
         )
+    lines.append("")
+    purged = report["purged"]
+    lines.append(f"Purged by [retention]: {purged['messages']} message(s), {purged['records']} record(s)")
     lines.append("")
     lines.append("Problems:" if report["problems"] else "Problems: none")
     lines.extend(f"  {p}" for p in report["problems"])

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_delivery_commands(commands)
     _add_recording_commands(commands)
     _add_web_commands(commands)
+    _add_audit_commands(commands)
     return parser
 
 
@@ -113,6 +114,20 @@ def _add_web_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     cmd.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser("approve", help="sign off an occurrence; sends it if it is due")
+    cmd.add_argument("schedule", metavar="SCHEDULE")
+    cmd.add_argument("--on", type=_date, help="the occurrence of this date (default: today)")
+    cmd.add_argument("--by", required=True, metavar="RECIPIENT", help="the approver's id")
+    cmd = commands.add_parser("history", help="the audit: what was sent to whom, when")
+    cmd.add_argument("--recipient", metavar="ID", help="only what this recipient was sent")
+    cmd.add_argument("--schedule", metavar="ID", help="only this schedule's messages")
+    cmd.add_argument("--from", dest="start", type=_date, help="sent on or after this date")
+    cmd.add_argument("--to", dest="end", type=_date, help="sent on or before this date")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    commands.add_parser("purge", help="apply [retention] now: old messages, then old records")
+
+
 def _port(text: str) -> int:
     port = _positive(text)
     if port > 65535:
@@ -132,6 +147,9 @@ MODULES = {
     "run": "digest.cli.delivery_commands",
     "serve": "digest.cli.web_commands",
     "answers": "digest.cli.web_commands",
+    "approve": "digest.cli.audit_commands",
+    "history": "digest.cli.audit_commands",
+    "purge": "digest.cli.audit_commands",
 }
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from digest.delivery import answers, outbox, store
+from digest.delivery import answers, outbox, signoff, store
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.delivery.worker import DeliveryReport, Progress, combined, deliver
@@ -35,6 +35,7 @@ class RunOutcome:
     skipped: tuple[str, ...]
     delivery: DeliveryReport
     alerts: tuple[str, ...] = ()
+    held: str | None = None  # the content hash awaiting sign-off, when held
 
     @property
     def nothing_new(self) -> bool:
@@ -72,7 +73,12 @@ class Service:
         loaded = answers.with_answers(self.loaded, self.store)  # requests and themes from the web
         statuses = statuses_for(loaded, occurrence.on)  # once: for the messages and the check
         batch = batch_for(loaded, occurrence, statuses=statuses)
-        result = outbox.enqueue(self.store, _outgoing(batch), self.clock())
+        messages: Iterable[OutgoingMessage] = _outgoing(batch)
+        if schedule.sign_off:  # fixed figures: rendered once, approved or held as a whole
+            messages = list(messages)
+            if held := self._held(occurrence, messages):
+                return await self._record_held(run_id, occurrence, held)
+        result = outbox.enqueue(self.store, messages, self.clock())
         skipped = tuple(str(p) for p in batch.problems)
         stale = stale_shown(occurrence, statuses)
         alerts = list(self._occurrence_alerts(occurrence, skipped, stale))
@@ -114,6 +120,37 @@ class Service:
             for _ in range(max(self.workers, 1))
         ))  # fmt: skip
         return combined(reports)
+
+    def _held(self, occurrence: Occurrence, messages: Sequence[OutgoingMessage]) -> str | None:
+        """The content hash when this content is not approved and nothing was queued yet."""
+        digest_hash = signoff.content_hash(messages)
+        if signoff.is_approved(self.store, occurrence, digest_hash):
+            return None
+        if any(store.counts(self.store, occurrence.schedule.id, occurrence.key).values()):
+            return None  # approved and queued before: the queued messages stand
+        return digest_hash
+
+    async def _record_held(
+        self, run_id: int, occurrence: Occurrence, digest_hash: str
+    ) -> RunOutcome:
+        schedule = occurrence.schedule
+        before = any(d.action == signoff.APPROVED
+                     for d in signoff.decisions(self.store, schedule.id, occurrence.key))  # fmt: skip
+        alert = signoff.held_alert(occurrence, digest_hash, before)
+        audience = signoff.approvers_schedule(schedule, self.site.settings.alerts_to)
+        told = alert_occurrence(self.site, alert, self.clock())
+        told = Occurrence(schedule=audience, key=told.key, due=told.due, on=told.on)
+        result = outbox.enqueue(self.store, _outgoing(batch_for(self.loaded, told, alert=alert)),
+                                self.clock())  # fmt: skip
+        if result.added:
+            log.warning("held: %s", alert.title)
+            self.raised.append(alert.title)
+        await_line = f"awaiting sign-off ({signoff.approve_command(occurrence)})"
+        store.finish_run(self.store, run_id, self.clock(), "held", detail=await_line)
+        log.info("held %s %s: %s", schedule.id, occurrence.key, await_line)
+        report = await self.deliver()  # the notice goes now
+        return RunOutcome(schedule.id, occurrence.key, 0, 0, (), report,
+                          (alert.title,), held=digest_hash)  # fmt: skip
 
     def _occurrence_alerts(
         self, occurrence: Occurrence, skipped: Sequence[str], stale: Sequence[MeasureStatus]

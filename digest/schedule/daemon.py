@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from digest import calendar
-from digest.delivery import store
+from digest.delivery import retention, store
 from digest.delivery.service import Service
 from digest.delivery.site import load_site
 from digest.delivery.store import Store
@@ -27,6 +27,7 @@ from digest.errors import ConfigError, Problem
 from digest.model import Alert, Clock, Occurrence, Site
 from digest.schedule import lease
 from digest.site.load import LoadedSite
+from digest.site.retention import read_retention
 from digest.site.watch import Fingerprint, fingerprint
 
 log = logging.getLogger("digest")
@@ -83,7 +84,13 @@ class Daemon:
         self.reload(now)
         if self._lead(now):
             await self.run_due(now)
+            self._retain(now)
         await self.service.deliver()
+
+    def _retain(self, now: datetime) -> None:
+        """[retention], once a day (sign-off and retention: digest.delivery.retention)."""
+        if not retention.purged_today(self.service.store, now):
+            retention.purge(self.service.store, read_retention(self.site.root)[0], now)
 
     def _lead(self, now: datetime) -> bool:
         # Read before acquiring: taking the lease marks the leader alive now.

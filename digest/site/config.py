@@ -158,7 +158,7 @@ def _read_schedules(
     data: dict[str, Any], lines: TomlLines, config: Config, kinds: Mapping[str, Trigger] | None
 ) -> None:
     top = Table(SCHEDULES, lines, "", 0, data, config.problems)
-    top.check_keys(["site", "delivery", "data", "web", "schedule"])  # [web]: digest.site.web
+    top.check_keys(["site", "delivery", "data", "web", "retention", "schedule"])  # [web], [retention]: own modules
     site = data.get("site")
     if not isinstance(site, dict):
         top.problem(None, "missing the [site] table: add [site] with name, timezone and sender")
@@ -275,6 +275,7 @@ def _read_schedule(table: Table, kinds: Mapping[str, Trigger] | None) -> Schedul
     offset = table.span("offset", ("days", "working days"), None)
     before = table.span("before_deadline", ("days", "working days"), None)
     at = table.clock("at")
+    sign_off = table.words("sign_off", SCHEDULE["sign_off"].default)
     trigger = kinds.get(kind) if kinds is not None and kind is not None else None
     _check_trigger(table, kind, trigger, cron, after, offset, before, at)
     if ident is None or kind is None or to is None or measures is None or catch_up is None:
@@ -293,6 +294,7 @@ def _read_schedule(table: Table, kinds: Mapping[str, Trigger] | None) -> Schedul
         offset=offset,
         before_deadline=before,
         at=at,
+        sign_off=sign_off or (),
     )
 
 

@@ -23,6 +23,7 @@ from digest.site.config import RECIPIENTS, Config, read_config
 from digest.site.fields import Table, suggestion
 from digest.site.observations import empty_frame, read_observations
 from digest.site.rebases import read_rebases
+from digest.site.retention import read_retention
 from digest.site.web import read_web
 
 # How a lower layer is told the transport's own checks without importing delivery.
@@ -63,6 +64,7 @@ def load_site(
     rebases = read_rebases(root, catalogue, problems)
     _cross_check(config, catalogue, problems)
     problems.extend(read_web(root)[1])
+    problems.extend(read_retention(root)[1])
     if config.settings is None or not catalogue.measures:
         raise ConfigError(_sorted(problems))
     observations = (
@@ -114,6 +116,7 @@ def _check_schedules(config: Config, catalogue: Catalogue) -> None:
     )
     for schedule, table in zip(config.schedules, config.schedule_tables, strict=True):
         _check_targets(table, "to", schedule.to, targets)
+        _check_targets(table, "sign_off", schedule.sign_off, targets)
         for selector in schedule.measures:
             if selector not in selectors:
                 table.problem(

@@ -17,6 +17,8 @@ from digest.web.context import Refusal, WebContext, context
 from digest.web.deep_dive import deep_dive_confirm, deep_dive_page
 from digest.web.pages import refusal_page
 from digest.web.security import AccessLog, SecurityHeaders
+from digest.web.staff_auth import link_page, link_use, sign_in_ask, sign_in_page, sign_out
+from digest.web.staff_pages import approve, history_page, home, message_eml
 from digest.web.view import view_page
 
 STYLE = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
@@ -46,6 +48,15 @@ ROUTES = [
     Route("/themes/{token}", themes_page, methods=["GET"]),
     Route("/themes/{token}", themes_choose, methods=["POST"]),
     Route("/view/{token}", view_page, methods=["GET"]),
+    Route("/staff", home, methods=["GET"]),
+    Route("/staff/sign-in", sign_in_page, methods=["GET"]),
+    Route("/staff/sign-in", sign_in_ask, methods=["POST"]),
+    Route("/staff/link/{token}", link_page, methods=["GET"]),
+    Route("/staff/link/{token}", link_use, methods=["POST"]),
+    Route("/staff/sign-out", sign_out, methods=["POST"]),
+    Route("/staff/approve", approve, methods=["POST"]),
+    Route("/staff/history", history_page, methods=["GET"]),
+    Route("/staff/message/{id:int}.eml", message_eml, methods=["GET"]),
 ]
 
 

@@ -1,0 +1,121 @@
+"""The team's pages: what is held and due, recent runs and failures, sign-off, the audit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from digest import calendar
+from digest.delivery import approval, audit, store
+from digest.delivery.audit import HistoryQuery
+from digest.delivery.service import Service
+from digest.delivery.site import load_site
+from digest.delivery.transports import transport_for
+from digest.errors import DigestError
+from digest.model import Occurrence
+from digest.web.context import Refusal, WebContext, context
+from digest.web.pages import page
+from digest.web.staff_auth import check_staff_post, signed_in, staff_form
+
+DUE_DAYS = 21
+
+
+def _held(ctx: WebContext) -> list[tuple[str, str]]:
+    """(schedule, occurrence) of held runs with nothing queued since."""
+    found: dict[tuple[str, str], None] = {}
+    for run in store.recent_runs(ctx.store, limit=200):
+        if run.outcome == "held":
+            counts = store.counts(ctx.store, run.schedule_id, run.occurrence_key)
+            if not any(counts.values()):
+                found.setdefault((run.schedule_id, run.occurrence_key), None)
+    return list(found)
+
+
+def _occurrence(ctx: WebContext, schedule_id: str, key: str) -> Occurrence | None:
+    now = ctx.clock()
+    for occurrence in calendar.occurrences_between(ctx.site, now - timedelta(days=90), now):
+        if (occurrence.schedule.id, occurrence.key) == (schedule_id, key):
+            return occurrence
+    return None
+
+
+def _home_values(ctx: WebContext, request: Request) -> dict[str, Any]:
+    person = signed_in(request)
+    held = []
+    for schedule_id, key in _held(ctx):
+        occurrence = _occurrence(ctx, schedule_id, key)
+        if occurrence is not None:
+            held.append({"schedule": schedule_id, "key": key, "on": occurrence.on.isoformat(),
+                         "due": f"{ctx.local(occurrence.due):%d %b %Y %H:%M}",
+                         "form": staff_form(ctx, person)})  # fmt: skip
+    now = ctx.clock()
+    due = [{"schedule": o.schedule.id, "key": o.key, "due": f"{ctx.local(o.due):%d %b %Y %H:%M}",
+            "sign_off": bool(o.schedule.sign_off)}
+           for o in calendar.occurrences_between(ctx.site, now, now + timedelta(days=DUE_DAYS))]  # fmt: skip
+    runs = [{"schedule": r.schedule_id, "key": r.occurrence_key, "outcome": r.outcome,
+             "started": f"{ctx.local(r.started_at):%d %b %H:%M}", "sent": r.sent,
+             "failed": r.failed, "detail": r.detail} for r in store.recent_runs(ctx.store)]  # fmt: skip
+    failures = [
+        e for e in audit.history(ctx.store, HistoryQuery(), limit=500) if e.state == "failed"
+    ]
+    return {"title": "The team's pages", "person": person, "held": held, "due": due[:30],
+            "runs": runs, "failures": failures[:50], "sign_out": staff_form(ctx, person)}  # fmt: skip
+
+
+async def home(request: Request) -> Response:
+    ctx = context(request)
+    return page(request, "staff_home.html", _home_values(ctx, request))
+
+
+async def history_page(request: Request) -> Response:
+    ctx = context(request)
+    signed_in(request)
+    recipient = request.query_params.get("recipient") or None
+    entries = audit.history(ctx.store, HistoryQuery(recipient_id=recipient), limit=200)
+    values = {"title": "The audit", "entries": entries, "recipient": recipient}
+    return page(request, "staff_history.html", values)
+
+
+async def message_eml(request: Request) -> Response:
+    ctx = context(request)
+    signed_in(request)
+    raw = audit.raw_message(ctx.store, int(request.path_params["id"]))
+    if raw is None:
+        raise Refusal(404, "Not kept", "This message was purged, or never recorded.")
+    name = f"message-{request.path_params['id']}.eml"
+    return Response(raw, media_type="message/rfc822",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+def _service(ctx: WebContext) -> Service:
+    today = ctx.local(ctx.clock()).date()
+    loaded = load_site(ctx.source.root, today, secret=ctx.secret)
+    return Service(loaded, ctx.store, transport_for, ctx.clock)
+
+
+async def approve(request: Request) -> Response:
+    """Approve (and send, when due) or hold an occurrence, as `digest approve` does."""
+    ctx = context(request)
+    person, form = await check_staff_post(request)
+    service = _service(ctx)
+    schedule = service.site.schedule(form.get("schedule", ""))
+    try:
+        on = date.fromisoformat(form.get("on", ""))
+    except ValueError:
+        on = None
+    occurrence = calendar.occurrence_on(service.site, schedule, on) if schedule and on else None
+    if occurrence is None:
+        raise Refusal(400, "Not found", "There is no such occurrence to sign off.")
+    try:
+        if form.get("action") == "hold":
+            approval.hold(service, occurrence, person.id)
+        else:
+            await approval.approve(service, occurrence, person.id)
+    except DigestError as exc:
+        raise Refusal(403, "Not allowed", str(exc)) from None
+    await asyncio.sleep(0)
+    return RedirectResponse("../staff", status_code=303)

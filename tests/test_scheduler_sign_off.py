@@ -1,0 +1,48 @@
+"""The daemon and sign-off: a tracker held past its time goes once approved, never twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from digest.cli import main as cli_main
+from tests.test_scheduler import Clock, alerts, at, make_site, sent, start, step
+
+
+def needs_sign_off(site: Path) -> None:
+    path = site / "schedules.toml"
+    path.write_text(path.read_text().replace(
+        'offset = "0 days"\nat = "09:00"',
+        'offset = "0 days"\nat = "09:00"\nsign_off = ["role:performance"]',
+    ))  # fmt: skip
+    with (site / "data/publications.csv").open("a", encoding="utf-8") as handle:
+        handle.write("social-care,2026-11-30,2026-12-10,https://example.gov.uk/sc/2026-11\n")
+
+
+def trackers(site: Path) -> int:
+    return Counter(k[0] for k in sent(site))["tracker"]
+
+
+def test_a_held_tracker_is_sent_once_after_approval_across_a_restart(tmp_path: Path) -> None:
+    site = make_site(tmp_path, "2026-12-10")
+    needs_sign_off(site)
+    clock = Clock(at("2026-12-10T08:00"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-12-10T08:00"))
+    step(daemon, clock, at("2026-12-10T09:00:01"))
+    daemon = start(site, clock)  # a restart while it is held: held still, told once
+    step(daemon, clock, at("2026-12-10T09:30"))
+    assert trackers(site) == 0
+    assert len([s for s in alerts(site) if "held" in s]) == 1
+    assert [s for s in alerts(site) if "tracker" in s and "held" in s]
+    clock.now = at("2026-12-10T11:00")
+    argv = ["--site", str(site), "approve", "tracker", "--on", "2026-12-10", "--by", "perf"]
+    assert cli_main(argv, clock=clock) == 0
+    assert trackers(site) == 3
+    step(daemon, clock, at("2026-12-10T11:01"))
+    restarted = start(site, clock)  # the daemon restarts after the approval
+    step(restarted, clock, at("2026-12-10T11:05"))
+    step(restarted, clock, at("2026-12-11T09:00:01"))
+    assert trackers(site) == 3
+    assert cli_main(argv, clock=clock) == 0  # approving again sends nothing new
+    assert trackers(site) == 3
