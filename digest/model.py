@@ -98,6 +98,9 @@ class Schedule:
     offset: Span | None = None
     before_deadline: Span | None = None
     at: time | None = None
+    # How long a publication-triggered digest waits for its period's data before it
+    # goes with the missing measures marked missing.
+    wait_for_data: Span = Span(3, "working days")
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,12 @@ SCHEDULE = SettingsTable(
             "instead of offset: back from the deep-dive deadline",
         ),
         Setting("at", "24-hour time", None, "time of day of a publication-triggered digest"),
+        Setting(
+            "wait_for_data",
+            "days or working days",
+            "3 working days",
+            "how long a publication-triggered digest waits for its period's data",
+        ),
     ),
 )
 

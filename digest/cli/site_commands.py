@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from digest import calendar
 from digest.cli.report import indicator_rows, indicators_table, measure_explanation
 from digest.delivery.site import load_site
-from digest.email.prepare import batch_for, statuses_for
+from digest.email.prepare import batch_for, statuses_for, unloaded_line, unloaded_publications
 from digest.email.trial import rendering_problems, template_problems
 from digest.errors import ConfigError, Problem, UsageError
 from digest.model import Clock, Occurrence, Schedule, Site
@@ -60,6 +60,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"{len(site.publications)} publications: all good",
         file=sys.stderr,
     )
+    for publication, missing in unloaded_publications(loaded):  # not an error: a state
+        print(f"note: {unloaded_line(publication, missing)}")
     return 0
 
 

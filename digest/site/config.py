@@ -258,6 +258,7 @@ def _read_schedule(table: Table, kinds: Mapping[str, Trigger] | None) -> Schedul
     offset = table.span("offset", ("days", "working days"), None)
     before = table.span("before_deadline", ("days", "working days"), None)
     at = table.clock("at")
+    wait = table.span("wait_for_data", ("days", "working days"), SCHEDULE["wait_for_data"].default)
     trigger = kinds.get(kind) if kinds is not None and kind is not None else None
     _check_trigger(table, kind, trigger, cron, after, offset, before, at)
     if ident is None or kind is None or to is None or measures is None or catch_up is None:
@@ -276,6 +277,7 @@ def _read_schedule(table: Table, kinds: Mapping[str, Trigger] | None) -> Schedul
         offset=offset,
         before_deadline=before,
         at=at,
+        wait_for_data=wait or Span(3, "working days"),
     )
 
 
