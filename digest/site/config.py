@@ -43,6 +43,9 @@ class Config:
     # where each schedule and recipient was written, for cross-checks by site.py
     schedule_tables: list[Table] = field(default_factory=list)
     recipient_tables: list[Table] = field(default_factory=list)
+    # Ids (and role:NAME of the roles) of recipient tables that did not parse, so that
+    # what names them is not re-reported.
+    unreadable_recipients: set[str] = field(default_factory=set)
     site_table: Table | None = None
     delivery_table: Table | None = None  # for the chosen transport's own checks
 
@@ -108,6 +111,15 @@ def _read_recipients(data: dict[str, Any], lines: TomlLines, config: Config) -> 
     for recipient, table in _unique(tables, _read_recipient, "recipient"):
         config.recipients.append(recipient)
         config.recipient_tables.append(table)
+    read = {r.id for r in config.recipients}
+    for table in tables:
+        ident, roles = table.data.get("id"), table.data.get("roles")
+        if isinstance(ident, str) and ident not in read:
+            config.unreadable_recipients.add(ident)
+            if isinstance(roles, list):
+                config.unreadable_recipients.update(
+                    f"role:{r}" for r in roles if isinstance(r, str)
+                )
 
 
 Read = TypeVar("Read", Recipient, Schedule)
