@@ -107,6 +107,9 @@ class Schedule:
     before_deadline: Span | None = None
     at: time | None = None
     sign_off: tuple[str, ...] = ()  # role:NAME or recipient ids; held until one approves
+    # How long a publication-triggered digest waits for its period's data before it
+    # goes with the missing measures marked missing.
+    wait_for_data: Span = Span(3, "working days")
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,12 @@ SCHEDULE = SettingsTable(
         Setting(
             "sign_off", "list of roles or ids", (), "held until one of these approves the figures"
         ),
+        Setting(
+            "wait_for_data",
+            "days or working days",
+            "3 working days",
+            "how long a publication-triggered digest waits for its period's data",
+        ),
     ),
 )
 

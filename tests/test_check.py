@@ -410,3 +410,25 @@ def test_it_names_a_missing_template_file(
     code, found = run_check(site, capsys)
     assert code == 1
     assert found == ["templates/email/alert/body.txt:1: missing: digest alert needs it"]
+
+
+def test_a_bad_measure_row_is_reported_once_not_once_per_row_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path)
+    path = site / "data" / "measures.csv"
+    path.write_text(path.read_text().replace("percent,higher,monthly", "percent,highr,monthly"))
+    code, lines = run_check(site, capsys)
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("data/measures.csv:5: ")
+
+
+def test_a_bad_recipient_is_reported_once_not_again_by_what_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path)
+    path = site / "recipients.toml"
+    path.write_text(path.read_text().replace("chair@example.gov.uk", "chair@example"))
+    code, lines = run_check(site, capsys)
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("recipients.toml:"), lines

@@ -328,6 +328,11 @@ REQUEST_REFUSALS = [
     ),
     (["in-care", "--by", "lead"], 1, "no publication of daily in data/publications.csv yet"),
     (
+        ["visits", "--by", "owner"],
+        1,
+        'recipient "owner" (Head of Service) is not invited to ask for deep dives on social-care',
+    ),
+    (
         ["visits", "--by", "lead", "--on", "2026-11-20"],
         1,
         "deep-dive requests for social-care (period ending 31 October 2026, published 12 November 2026) "

@@ -167,6 +167,7 @@ def test_a_publication_added_while_running_brings_its_tracker_and_invitation(
     step(daemon, clock, at("2026-12-09T08:00"))
     with (site / "data/publications.csv").open("a", encoding="utf-8") as handle:
         handle.write("social-care,2026-11-30,2026-12-10,https://example.gov.uk/sc/2026-11\n")
+    load_november(site)  # with its data: a publication without them waits (below)
     step(daemon, clock, at("2026-12-10T08:59"))  # notices the row; nothing due yet
     assert not [k for k in sent(site) if k[0] in ("tracker", "invite")]
     step(daemon, clock, at("2026-12-10T09:00:01"))
@@ -175,6 +176,29 @@ def test_a_publication_added_while_running_brings_its_tracker_and_invitation(
     step(daemon, clock, at("2026-12-10T10:00:01"))
     counts = Counter(k[0] for k in sent(site))
     assert counts["tracker"] == 3 and counts["invite"] == 3  # chair, lead, member-a
+
+
+def load_november(site: Path) -> None:
+    with (site / "data/observations/monthly.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "re-referrals,2026-11-30,22.5,\nvisits,2026-11-30,95,\ncaseload,2026-11-30,17,\n"
+        )
+
+
+def test_a_publication_waits_for_its_data_and_goes_out_when_they_arrive(tmp_path: Path) -> None:
+    site = make_site(tmp_path, "2026-12-09")
+    with (site / "data/publications.csv").open("a", encoding="utf-8") as handle:
+        handle.write("social-care,2026-11-30,2026-12-10,https://example.gov.uk/sc/2026-11\n")
+    clock = Clock(at("2026-12-10T09:00:01"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-12-10T09:00:01"))
+    step(daemon, clock, at("2026-12-10T12:00"))
+    assert "tracker" not in {k[0] for k in sent(site)}
+    waiting = [a for a in alerts(site) if "not loaded" in a]
+    assert len(waiting) == 2  # once for the tracker, once for the invitation
+    load_november(site)
+    step(daemon, clock, at("2026-12-11T15:00"))  # a day and more after its time
+    assert Counter(k[0] for k in sent(site))["tracker"] == 3
 
 
 def test_a_broken_edit_keeps_the_schedules_running_and_alerts_once(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from digest.cli import main as cli_main
-from tests.test_scheduler import Clock, alerts, at, make_site, sent, start, step
+from tests.test_scheduler import Clock, alerts, at, load_november, make_site, sent, start, step
 
 
 def needs_sign_off(site: Path) -> None:
@@ -15,6 +15,8 @@ def needs_sign_off(site: Path) -> None:
         'offset = "0 days"\nat = "09:00"',
         'offset = "0 days"\nat = "09:00"\nsign_off = ["role:performance"]',
     ))  # fmt: skip
+    # November's figures are loaded with the publication, so the tracker waits only for sign-off.
+    load_november(site)
     with (site / "data/publications.csv").open("a", encoding="utf-8") as handle:
         handle.write("social-care,2026-11-30,2026-12-10,https://example.gov.uk/sc/2026-11\n")
 

@@ -153,6 +153,15 @@ def publication_fire_time(
     return resolve_local(day, schedule.at or DEFAULT_PUBLICATION_TIME, tz)
 
 
+def data_wait_ends(occurrence: Occurrence, settings: SiteSettings) -> datetime:
+    """When a publication-triggered occurrence stops waiting for its period's data:
+    `wait_for_data` after its due date, at its time of day."""
+    workdays = WorkingDays.from_settings(settings)
+    due = occurrence.due.astimezone(site_timezone(settings))
+    day = _after_span(due.date(), occurrence.schedule.wait_for_data, workdays)
+    return resolve_local(day, due.time().replace(tzinfo=None), site_timezone(settings))
+
+
 # --- occurrences --------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from digest import calendar
 from digest.calendar.words import format_clock, format_date, format_long_date
 from digest.cli.site_commands import local_today, open_site
 from digest.cli.web_commands import keep_cli_request
+from digest.email.prepare import missing_data, unloaded_line
 from digest.email.words import count_phrase
 from digest.model import Occurrence, Publication, Site
 from digest.site.catalogue import PUBLICATIONS, REQUESTS
@@ -119,6 +120,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     print(f"Recorded in {PUBLICATIONS}: {_publication_phrase(publication)}, {publication.url}")
     for line in publication_plan(loaded.site, publication, args.clock()):
         print(line)
+    missing = missing_data(loaded, publication)
+    if missing:
+        print(f"Not loaded yet: {unloaded_line(publication, missing)}")
     return 0
 
 

@@ -17,7 +17,13 @@ from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service, delivery_workers
 from digest.delivery.site import load_site
 from digest.delivery.transports import transport_for
-from digest.email.prepare import batch_for, stale_shown, statuses_for
+from digest.email.prepare import (
+    batch_for,
+    stale_shown,
+    statuses_for,
+    unloaded_line,
+    unloaded_publications,
+)
 from digest.errors import ConfigError
 from digest.model import Clock, Occurrence
 from digest.site.load import LoadedSite
@@ -64,6 +70,13 @@ def cmd_send(args: argparse.Namespace) -> int:
     occurrence = occurrence_for(service.site, schedule, args.on or local_today(args))
     service.progress = ProgressBar(len(service.site.audience(schedule.to)))
     outcome = asyncio.run(service.run(occurrence))
+    if outcome.waiting:
+        print(
+            f"{schedule.id} {occurrence.key}: not sent: waiting for the period's data of "
+            f"{len(outcome.waiting)} measure(s): {', '.join(outcome.waiting)}",
+            file=sys.stderr,
+        )
+        return 1
     _print_outcome(service, occurrence, outcome)
     failed = outcome.delivery.failed or outcome.skipped or outcome.delivery.transport_error
     return 1 if failed else 0
@@ -162,6 +175,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         site = None
     if site is not None:
         problems.extend(_stale_problems(loaded, local_today(args)))
+        problems.extend(
+            f"waiting for data: {unloaded_line(p, missing)}"
+            for p, missing in unloaded_publications(loaded)
+        )
     state = store.open_store(args.site)
     report = _status(state, site, problems, args.clock())
     if args.json:

@@ -14,7 +14,7 @@ from digest.cli.report import indicator_rows, indicators_table, measure_explanat
 from digest.delivery.shown import last_shown
 from digest.delivery.site import load_site
 from digest.delivery.store import existing_store
-from digest.email.prepare import batch_for, statuses_for
+from digest.email.prepare import batch_for, statuses_for, unloaded_line, unloaded_publications
 from digest.email.trial import rendering_problems, template_problems
 from digest.errors import ConfigError, Problem, UsageError
 from digest.model import Clock, Occurrence, Schedule, Site
@@ -62,6 +62,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"{len(site.publications)} publications: all good",
         file=sys.stderr,
     )
+    for publication, missing in unloaded_publications(loaded):  # not an error: a state
+        print(f"note: {unloaded_line(publication, missing)}")
     return 0
 
 

@@ -16,7 +16,13 @@ from digest.delivery import answers, outbox, signoff, store
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.delivery.worker import DeliveryReport, Progress, combined, deliver
-from digest.email.prepare import alert_occurrence, batch_for, stale_shown, statuses_for
+from digest.email.prepare import (
+    alert_occurrence,
+    batch_for,
+    stale_shown,
+    statuses_for,
+    waiting_for_data,
+)
 from digest.email.render import Batch
 from digest.model import Alert, Clock, MeasureStatus, Occurrence, OutgoingMessage, Site
 from digest.site.load import LoadedSite
@@ -36,6 +42,7 @@ class RunOutcome:
     delivery: DeliveryReport
     alerts: tuple[str, ...] = ()
     held: str | None = None  # the content hash awaiting sign-off, when held
+    waiting: tuple[str, ...] = ()  # measures the publication's period has no data for yet
 
     @property
     def nothing_new(self) -> bool:
@@ -67,8 +74,15 @@ class Service:
         return self.loaded.site
 
     async def run(self, occurrence: Occurrence) -> RunOutcome:
-        """Enqueue an occurrence's messages (new keys only) and deliver all that is due."""
+        """Enqueue an occurrence's messages (new keys only) and deliver all that is due;
+        a publication whose period's data are not all loaded waits (no run is recorded,
+        so the scheduler tries again), and the team is told once."""
         schedule = occurrence.schedule
+        missing = waiting_for_data(self.loaded, occurrence, self.clock())
+        if missing:
+            waiting = self._wait(occurrence, [m.id for m in missing])
+            await self.deliver()  # the alert
+            return waiting
         run_id = store.start_run(self.store, schedule.id, occurrence.key, self.clock())
         loaded = answers.with_answers(self.loaded, self.store)  # requests and themes from the web
         statuses = statuses_for(loaded, occurrence.on)  # once: for the messages and the check
@@ -94,6 +108,20 @@ class Service:
                  result.added, result.already, _counts_words(mine))  # fmt: skip
         return RunOutcome(schedule.id, occurrence.key, result.added, result.already, skipped,
                           report, tuple(alerts))  # fmt: skip
+
+    def _wait(self, occurrence: Occurrence, missing: list[str]) -> RunOutcome:
+        publication = occurrence.publication
+        assert publication is not None  # only publication-triggered occurrences wait
+        title = (f"{occurrence.schedule.id} waits: {publication.scorecard} published, but the figures for "
+                 f"{publication.period_end.isoformat()} of {len(missing)} measure(s) are not loaded")  # fmt: skip
+        alert = self.alert(Alert(
+            key=f"waiting:{occurrence.schedule.id}:{occurrence.key}", title=title,
+            details=(f"{occurrence.schedule.id} waits for them, and goes without them "
+                     f"after {occurrence.schedule.wait_for_data}", *missing),
+        ))  # fmt: skip
+        log.info("%s %s waits for data: %s", occurrence.schedule.id, occurrence.key, title)
+        return RunOutcome(occurrence.schedule.id, occurrence.key, 0, 0, (), DeliveryReport(),
+                          (alert,), waiting=tuple(missing))  # fmt: skip
 
     async def deliver(self) -> DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""

@@ -7,7 +7,10 @@ come through here, so they show the same figures in the same way.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
+
+import pandas as pd
 
 from digest import calendar
 from digest.calendar.working import WorkingDays
@@ -16,7 +19,7 @@ from digest.email.kinds import KINDS
 from digest.email.render import Batch, build_messages
 from digest.insight import indicators
 from digest.insight.staleness import DueRules
-from digest.model import Alert, MeasureStatus, Occurrence, Schedule, Site
+from digest.model import Alert, Measure, MeasureStatus, Occurrence, Publication, Schedule, Site
 from digest.site.load import LoadedSite
 
 ALERT_SCHEDULE_ID = "alert"
@@ -36,6 +39,64 @@ def statuses_for(
         due=due,
         last_shown=last_shown,
     )
+
+
+def missing_data(loaded: LoadedSite, publication: Publication) -> list[Measure]:
+    """The publication's scorecard measures with no row (a value or a statistical
+    code) for its period: until they are loaded, its digests would show older figures."""
+    frame = loaded.observations
+    wanted = pd.Timestamp(publication.period_end)
+    present = set(frame.loc[frame["period_end"] == wanted, "measure"]) if len(frame) else set()
+    return [
+        m for m in loaded.site.measures
+        if m.scorecard == publication.scorecard and m.id not in present
+    ]  # fmt: skip
+
+
+def unloaded_publications(loaded: LoadedSite) -> list[tuple[Publication, list[Measure]]]:
+    """Each scorecard's latest publication whose period's data are not all loaded."""
+    latest: dict[str, Publication] = {}
+    for publication in loaded.site.publications:
+        known = latest.get(publication.scorecard)
+        if known is None or publication.period_end > known.period_end:
+            latest[publication.scorecard] = publication
+    found = [(p, missing_data(loaded, p)) for p in latest.values()]
+    return [(p, missing) for p, missing in found if missing]
+
+
+def unloaded_line(publication: Publication, missing: Sequence[Measure]) -> str:
+    """One line for the team: which publication's figures are not loaded yet."""
+    ids = ", ".join(m.id for m in missing)
+    return (f"{publication.scorecard} for {publication.period_end.isoformat()} is published, "
+            f"but that period's figures for {len(missing)} measure(s) are not loaded "
+            f"({ids}): its digests wait for them")  # fmt: skip
+
+
+def waiting_for_data(loaded: LoadedSite, occurrence: Occurrence, now: datetime) -> list[Measure]:
+    """The measures a publication-triggered occurrence still waits for at `now`;
+    empty when it is due (all loaded, or `wait_for_data` has passed)."""
+    if occurrence.publication is None:
+        return []
+    if now >= calendar.data_wait_ends(occurrence, loaded.site.settings):
+        return []
+    return missing_data(loaded, occurrence.publication)
+
+
+def for_publication(
+    loaded: LoadedSite, occurrence: Occurrence, statuses: Sequence[MeasureStatus]
+) -> list[MeasureStatus]:
+    """Statuses with the publication's unloaded measures marked missing for its
+    period, never last period's figures under this period's title."""
+    if occurrence.publication is None:
+        return list(statuses)
+    period = occurrence.publication.period_end
+    missing = {m.id for m in missing_data(loaded, occurrence.publication)}
+    return [
+        replace(s, period_end=period, value=None, missing=None, previous=s.value,
+                previous_period_end=s.period_end, change=None, last_year=None, rag="none")
+        if s.measure.id in missing else s
+        for s in statuses
+    ]  # fmt: skip
 
 
 def deadline_of(site: Site, occurrence: Occurrence) -> date | None:
@@ -58,6 +119,8 @@ def batch_for(
         statuses = []
     elif statuses is None:
         statuses = statuses_for(loaded, occurrence.on)
+    if alert is None:
+        statuses = for_publication(loaded, occurrence, statuses)
     return build_messages(
         loaded.site.as_of(occurrence.on),  # nothing recorded later leaks into this date's digest
         occurrence,

@@ -23,6 +23,7 @@ from digest.delivery.service import Service
 from digest.delivery.site import load_site
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
+from digest.email.prepare import missing_data
 from digest.errors import ConfigError, Problem
 from digest.model import Alert, Clock, Occurrence, Site
 from digest.schedule import lease
@@ -64,6 +65,9 @@ class Daemon:
     token: int = 0  # the lease's fencing token while this daemon leads
     seen: Fingerprint = ()
     since: dict[str, datetime] = field(default_factory=dict)
+    waited: set[tuple[str, str]] = field(
+        default_factory=set
+    )  # (schedule, key) that waited for data
     bad_config: str | None = None
     leading: bool = False
 
@@ -123,12 +127,24 @@ class Daemon:
             if occurrence.due > now or self._done(occurrence):
                 continue
             late = now - occurrence.due
-            if late <= occurrence.schedule.catch_up:
+            if late <= occurrence.schedule.catch_up or self._may_wait(occurrence, now):
                 await self._run(occurrence, late)
             elif occurrence.due > self.since.get(occurrence.schedule.id, now):
                 missed.append(occurrence)
         if missed:
             self._record_missed(missed, now)
+
+    def _may_wait(self, occurrence: Occurrence, now: datetime) -> bool:
+        # A publication's digest that waits for its data is tried on each tick until
+        # they arrive or its wait ends, however long after its own time that is.
+        # Only one that waited (or waits now): one merely missed in downtime stays missed.
+        if occurrence.publication is None:
+            return False
+        ends = calendar.data_wait_ends(occurrence, self.site.settings)
+        if now > ends + occurrence.schedule.catch_up:
+            return False
+        key = (occurrence.schedule.id, occurrence.key)
+        return key in self.waited or bool(missing_data(self.service.loaded, occurrence.publication))
 
     def _done(self, occurrence: Occurrence) -> bool:
         schedule_id, key = occurrence.schedule.id, occurrence.key
@@ -138,7 +154,9 @@ class Daemon:
         what = "caught up" if late > timedelta(minutes=1) else "fired"
         log.info("%s %s %s (due %s)", what, occurrence.schedule.id, occurrence.key,
                  occurrence.due.isoformat(timespec="minutes"))  # fmt: skip
-        await self.service.run(occurrence)
+        outcome = await self.service.run(occurrence)
+        if outcome.waiting:
+            self.waited.add((occurrence.schedule.id, occurrence.key))
 
     def _record_missed(self, missed: list[Occurrence], now: datetime) -> None:
         # Fenced: a leader that slept past its lease (and whose successor may have sent

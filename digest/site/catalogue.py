@@ -173,6 +173,9 @@ def _header_ok(
 class Catalogue:
     measures: list[Measure] = field(default_factory=list)
     measure_lines: dict[str, int] = field(default_factory=dict)
+    # Ids of measure rows that did not parse: reported once there, not again by each
+    # observation or request naming them.
+    unreadable: set[str] = field(default_factory=set)
     publications: list[Publication] = field(default_factory=list)
     requests: list[DeepDiveRequest] = field(default_factory=list)
     request_rows: list[Row] = field(default_factory=list)
@@ -187,6 +190,7 @@ def read_measures(root: Path, problems: list[Problem]) -> Catalogue:
     for row in read_rows(root, MEASURES, MEASURE_COLUMNS, REQUIRED_MEASURE_COLUMNS, problems):
         measure = _read_measure(row)
         if measure is None:
+            catalogue.unreadable.add(row.text("id"))
             continue
         if measure.id in catalogue.measure_lines:
             row.problem(
@@ -313,6 +317,8 @@ def read_requests(root: Path, catalogue: Catalogue, problems: list[Problem]) -> 
     measures = {m.id for m in catalogue.measures}
     published = {(p.scorecard, p.period_end) for p in catalogue.publications}
     for row in read_rows(root, REQUESTS, REQUEST_COLUMNS, REQUEST_COLUMNS, problems, optional=True):
+        if row.text("measure") in catalogue.unreadable:
+            continue  # its measure's own row is reported
         scorecard = _known(
             row, "scorecard", catalogue.scorecards, "a scorecard of data/measures.csv"
         )

@@ -45,6 +45,9 @@ class Config:
     # where each schedule and recipient was written, for cross-checks by site.py
     schedule_tables: list[Table] = field(default_factory=list)
     recipient_tables: list[Table] = field(default_factory=list)
+    # Ids (and role:NAME of the roles) of recipient tables that did not parse, so that
+    # what names them is not re-reported.
+    unreadable_recipients: set[str] = field(default_factory=set)
     site_table: Table | None = None
     delivery_table: Table | None = None  # for the chosen transport's own checks
 
@@ -110,6 +113,15 @@ def _read_recipients(data: dict[str, Any], lines: TomlLines, config: Config) -> 
     for recipient, table in _unique(tables, _read_recipient, "recipient"):
         config.recipients.append(recipient)
         config.recipient_tables.append(table)
+    read = {r.id for r in config.recipients}
+    for table in tables:
+        ident, roles = table.data.get("id"), table.data.get("roles")
+        if isinstance(ident, str) and ident not in read:
+            config.unreadable_recipients.add(ident)
+            if isinstance(roles, list):
+                config.unreadable_recipients.update(
+                    f"role:{r}" for r in roles if isinstance(r, str)
+                )
 
 
 Read = TypeVar("Read", Recipient, Schedule)
@@ -276,6 +288,7 @@ def _read_schedule(table: Table, kinds: Mapping[str, Trigger] | None) -> Schedul
     before = table.span("before_deadline", ("days", "working days"), None)
     at = table.clock("at")
     sign_off = table.words("sign_off", SCHEDULE["sign_off"].default)
+    wait = table.span("wait_for_data", ("days", "working days"), SCHEDULE["wait_for_data"].default)
     trigger = kinds.get(kind) if kinds is not None and kind is not None else None
     _check_trigger(table, kind, trigger, cron, after, offset, before, at)
     if ident is None or kind is None or to is None or measures is None or catch_up is None:
@@ -295,6 +308,7 @@ def _read_schedule(table: Table, kinds: Mapping[str, Trigger] | None) -> Schedul
         before_deadline=before,
         at=at,
         sign_off=sign_off or (),
+        wait_for_data=wait or Span(3, "working days"),
     )
 
 

@@ -68,7 +68,7 @@ def load_site(
     if config.settings is None or not catalogue.measures:
         raise ConfigError(_sorted(problems))
     observations = (
-        read_observations(root, catalogue.measures, today, problems)
+        read_observations(root, catalogue.measures, today, problems, catalogue.unreadable)
         if with_observations
         else empty_frame()
     )
@@ -104,7 +104,7 @@ def _targets(config: Config) -> set[str]:
     """Every `to` and `alerts_to` value that names someone: recipient ids and role:NAME."""
     recipients = {r.id for r in config.recipients}
     roles = {role for r in config.recipients for role in r.roles}
-    return recipients | {f"role:{role}" for role in roles}
+    return recipients | {f"role:{role}" for role in roles} | config.unreadable_recipients
 
 
 def _check_schedules(config: Config, catalogue: Catalogue) -> None:
@@ -150,7 +150,7 @@ def _check_recipient_themes(config: Config, catalogue: Catalogue) -> None:
 def _owner_problems(config: Config, catalogue: Catalogue) -> Iterator[Problem]:
     recipients = {r.id for r in config.recipients}
     for measure in catalogue.measures:
-        if measure.owner and measure.owner not in recipients:
+        if measure.owner and measure.owner not in recipients | config.unreadable_recipients:
             yield Problem(
                 MEASURES,
                 catalogue.measure_lines[measure.id],
@@ -161,6 +161,8 @@ def _owner_problems(config: Config, catalogue: Catalogue) -> Iterator[Problem]:
 def _check_requesters(config: Config, catalogue: Catalogue) -> None:
     recipients = {r.id for r in config.recipients}
     for request, row in zip(catalogue.requests, catalogue.request_rows, strict=True):
+        if request.requested_by in config.unreadable_recipients:
+            continue  # the recipient's own table is reported
         if request.requested_by not in recipients:
             row.problem(
                 f'requested_by "{request.requested_by}" is not a recipient id in {RECIPIENTS}{suggestion(request.requested_by, recipients)}'

@@ -8,7 +8,7 @@ once per distinct text and is spread to the rows by indexing, never row by row.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -43,7 +43,11 @@ def empty_frame() -> pd.DataFrame:
 
 
 def read_observations(
-    root: Path, measures: Iterable[Measure], today: date, problems: list[Problem]
+    root: Path,
+    measures: Iterable[Measure],
+    today: date,
+    problems: list[Problem],
+    unreadable: Collection[str] = (),
 ) -> pd.DataFrame:
     """All observation files, checked; rows with problems are reported and left out."""
     folder = root / FOLDER
@@ -60,7 +64,7 @@ def read_observations(
     tables = [t for t in (_read_file(root, path, problems) for path in files) if t is not None]
     if not tables:
         return empty_frame()
-    return checked(_joined(tables), {m.id: m for m in measures}, today, problems)
+    return checked(_joined(tables), {m.id: m for m in measures}, today, problems, unreadable)
 
 
 def _read_file(root: Path, path: Path, problems: list[Problem]) -> ObservationTable | None:
@@ -189,5 +193,3 @@ def _cell_text(cell: object) -> str:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-

@@ -98,6 +98,25 @@ def _is_web_address(url: str) -> bool:
     return scheme is not None and len(url) > len(scheme) and clean
 
 
+def invited(site: Site, publication: Publication, recipient: Recipient) -> bool:
+    """Whether a deep-dive invitation following the publication's scorecard goes to them."""
+    return any(
+        recipient in site.audience(s.to)
+        for s in site.schedules
+        if s.digest == "deep-dive-invite" and s.after == publication.scorecard
+    )
+
+
+def _check_invited(site: Site, publication: Publication, recipient: Recipient) -> None:
+    # A request from someone the invitation did not go to would reach no summary
+    # meant for it: only those invited may ask.
+    if not invited(site, publication, recipient):
+        raise DigestError(
+            f'recipient "{recipient.id}" ({recipient.name}) is not invited to ask for deep dives '
+            f"on {publication.scorecard}: no deep-dive-invite schedule following it goes to them"
+        )
+
+
 def check_request(
     site: Site, measure_id: str, by: str, on: date, now: datetime | None = None
 ) -> RecordedRequest:
@@ -116,6 +135,7 @@ def check_request(
             "set active = true there before recording a request for them"
         )
     publication = publication_for_request(site, measure.scorecard, on)
+    _check_invited(site, publication, recipient)
     deadline = deep_dive_deadline(publication, site.settings)
     # A request made now on deadline day counts only until the deadline's time of day.
     closed_today = (
