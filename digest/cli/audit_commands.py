@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from digest.cli.delivery_commands import service_for
 from digest.cli.site_commands import find_schedule, local_today, occurrence_for
-from digest.delivery import approval, audit, retention, store
+from digest.delivery import approval, audit, lookup, retention, store
 from digest.delivery.audit import HistoryEntry, HistoryQuery
 from digest.site.config import read_config
 from digest.site.retention import read_retention
@@ -55,7 +55,7 @@ def history_query(args: argparse.Namespace) -> HistoryQuery:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    existing = store.existing_store(args.site)
+    existing = lookup.existing_store(args.site)
     entries = audit.history(existing, history_query(args)) if existing else []
     if existing is not None:
         existing.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 from digest import calendar
 from digest.cli.site_commands import find_schedule, local_today, occurrence_for, open_site
-from digest.delivery import outbox, retention, store
+from digest.delivery import lookup, outbox, retention, store
 from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service, delivery_workers
 from digest.delivery.site import load_site
@@ -139,11 +139,11 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 def _states_of(args: argparse.Namespace, occurrence: Occurrence) -> dict[str, str]:
     """What the store already holds for the occurrence, without creating a store."""
-    existing = store.existing_store(args.site)
+    existing = lookup.existing_store(args.site)
     if existing is None:
         return {}
     try:
-        return store.delivery_states(existing, occurrence.schedule.id, occurrence.key)
+        return lookup.delivery_states(existing, occurrence.schedule.id, occurrence.key)
     finally:
         existing.close()
 
@@ -208,7 +208,7 @@ def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -
         )
         problems.extend(
             f"failed: {f.schedule_id} {f.occurrence_key} to {f.recipient_id} <{f.email}>: {f.error}"
-            for f in store.failed_deliveries(state)
+            for f in lookup.failed_deliveries(state)
         )
     upcoming = []
     if site is not None:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from digest import calendar
 from digest.cli.report import indicator_rows, indicators_table, measure_explanation
+from digest.delivery.lookup import existing_store
 from digest.delivery.shown import last_shown
 from digest.delivery.site import load_site
-from digest.delivery.store import existing_store
 from digest.email.prepare import batch_for, statuses_for, unloaded_line, unloaded_publications
 from digest.email.trial import rendering_problems, template_problems
 from digest.errors import ConfigError, Problem, UsageError

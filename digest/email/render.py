@@ -12,7 +12,6 @@ from datetime import date
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
@@ -24,6 +23,7 @@ from digest.email.charts import Chart, ChartCache
 from digest.email.compose import ID_TOKEN, NAME_TOKEN, Content, Variant, compose
 from digest.email.content import LINK_TOKEN, link_token
 from digest.email.inline import inline_css
+from digest.email.mime import HTML_SLOT, TEXT_SLOT, sender_domain, skeleton
 from digest.errors import HeaderInjectionError
 from digest.model import (
     Alert,
@@ -40,8 +40,6 @@ from digest.model import (
 TEXT_WIDTH = 76
 LABEL_WIDTH = 26
 TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}|{LINK_TOKEN.pattern}")
-TEXT_SLOT = b"__digest_text_body__"
-HTML_SLOT = b"__digest_html_body__"
 BLANK_RUNS = re.compile(r"\n{3,}")
 ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
 # A To line with words of plain letters and digits and a plain address, short enough
@@ -379,49 +377,3 @@ def quoted_lines(lines: str) -> bytes:
         return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
     # The encoder takes its line ending from the first one it sees: give it one.
     return binascii.b2a_qp(("\r\n" + lines).encode("utf-8"), istext=True)[2:]
-
-
-def sender_domain(site: Site) -> str:
-    """The domain of the sender address, for Message-IDs and List-Id."""
-    return _domain(site.settings.sender)
-
-
-@lru_cache(maxsize=64)
-def _domain(sender: str) -> str:
-    return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-
-
-def skeleton(
-    site: Site, occurrence: Occurrence, subject: str, charts: Sequence[Chart], clinic: str = ""
-) -> bytes:
-    """The message shared by a variant's recipients, with slots for their headers and bodies.
-
-    multipart/alternative: text first, then HTML with its charts as related CID parts. Built
-    once per variant because the email package is slow: personalising is then byte splicing.
-    """
-    message = EmailMessage(policy=SMTP)
-    sender_name, sender_address = parseaddr(site.settings.sender)
-    message["From"] = Address(sender_name, addr_spec=sender_address)
-    if site.settings.reply_to:
-        message["Reply-To"] = site.settings.reply_to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(occurrence.due)
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    message["List-Id"] = f"<{occurrence.schedule.id}.{sender_domain(site)}>"
-    message.set_content(TEXT_SLOT.decode(), cte="quoted-printable")
-    message.add_alternative(HTML_SLOT.decode(), subtype="html", cte="quoted-printable")
-    html_part = list(message.iter_parts())[1]
-    for chart in charts:
-        html_part.add_related(
-            chart.png,
-            maintype="image",
-            subtype="png",
-            cid=f"<{chart.cid}>",
-            disposition="inline",
-            filename=f"{chart.cid.partition('@')[0]}.png",
-        )
-    if clinic:  # multipart/mixed: the alternative bodies, then the invitation
-        message.add_attachment(clinic, subtype="calendar", filename="performance-clinic.ics",
-                               params={"method": "PUBLISH"})  # fmt: skip
-    return message.as_bytes()

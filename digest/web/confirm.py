@@ -15,7 +15,8 @@ from digest.calendar import deep_dive_deadline
 from digest.calendar.words import format_date, format_long_date
 from digest.delivery import outbox
 from digest.delivery.answers import StoredRequest
-from digest.email.render import check_header, check_recipient, sender_domain
+from digest.email.mime import sender_domain
+from digest.email.render import check_header, check_recipient
 from digest.model import Measure, OutgoingMessage, Publication, Recipient, delivery_key, message_id
 from digest.web.context import WebContext
 

@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from digest.delivery import answers, outbox
-from digest.email.render import check_recipient, sender_domain
+from digest.email.mime import sender_domain
+from digest.email.render import check_recipient
 from digest.model import OutgoingMessage, Recipient, delivery_key, message_id
 from digest.web.context import Refusal, WebContext, context
 from digest.web.forms import check_form_token, form_token

@@ -71,22 +71,27 @@ def compose_deep_dive(
         subject=f"{heading}: {card} (by {by})",
         heading=heading,
         preheader=f"Ask for a deep dive into any measure of the {card} by {by}.",
-        intro=(
-            f"The {publication_prose(publication)} was published on "
-            f"{fmt.format_date(publication.published_on)}. "
-            f"You can ask for a deep dive into any of its measures until {by}.",
-            (
-                "Use the link under a measure: it opens a page where you confirm the request."
-                if web
-                else "Use the link under a measure: it opens an email to the performance team, "
-                "ready to send."
-            )
-            + f" Or write to {address} naming the measure.",
-        ),
+        intro=_intro(publication, by, address, web=web),
         deadline=due,
         request_address=address,
         sections=(Section(fmt.scorecard_title(publication.scorecard), tuple(map(view, statuses))),),
         links=(Link(card, publication.url),),
         figures=figures_json(statuses),
         deep_dive_measures=tuple(s.measure.id for s in statuses) if web else (),
+    )
+
+
+def _intro(publication: Publication, by: str, address: str, *, web: bool) -> tuple[str, ...]:
+    """What was published, until when members may ask, and how."""
+    how = (
+        "Use the link under a measure: it opens a page where you confirm the request."
+        if web
+        else "Use the link under a measure: it opens an email to the performance team, "
+        "ready to send."
+    )
+    return (
+        f"The {publication_prose(publication)} was published on "
+        f"{fmt.format_date(publication.published_on)}. "
+        f"You can ask for a deep dive into any of its measures until {by}.",
+        how + f" Or write to {address} naming the measure.",
     )
