@@ -27,8 +27,7 @@ class WebSettings:
 
 
 def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
-    # The smtp transport has its own; the site layer cannot import delivery.
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1 (for [web] and smtp)."""
     if host.lower().rstrip(".") == "localhost":
         return True
     try:

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from digest.delivery.transports import pickup, smtp
 from digest.delivery.transports.base import Transport, TransportKind, TransportUnavailable
 from digest.delivery.transports.pickup import PickupTransport, pickup_name
-from digest.delivery.transports.smtp import PASSWORD_ENV, SmtpTransport, is_loopback
+from digest.delivery.transports.smtp import PASSWORD_ENV, SmtpTransport
 from digest.model import Site
 from digest.settings import DELIVERY
 from digest.site.fields import Table
+from digest.site.web import is_loopback
 
 __all__ = [
     "PASSWORD_ENV",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
 import ssl
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 from digest.delivery.transports.base import Transport, TransportKind, delivery_reader, unusable
 from digest.errors import Problem, TransportUnavailable
+from digest.files import write_atomically
 from digest.model import OutgoingMessage, Site
 from digest.settings import Setting, SettingsTable
 from digest.site.fields import Table
@@ -83,22 +82,4 @@ class PickupTransport:
     def _write(self, message: OutgoingMessage) -> None:
         final = self.directory / pickup_name(message.delivery_key)
         # A dot name and a .tmp suffix: collectors that take *.eml never see it half written.
-        temporary = self.directory / f".{final.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            with open(temporary, "wb") as handle:
-                handle.write(message.raw)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, final)
-        finally:
-            temporary.unlink(missing_ok=True)
-        _fsync_directory(self.directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        write_atomically(final, message.raw)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import os
 import ssl
 from collections.abc import Iterator, Mapping
@@ -19,6 +18,7 @@ from digest.errors import DeliveryError, Problem, ReplyLost, TransportUnavailabl
 from digest.model import OutgoingMessage, Site
 from digest.settings import Setting, SettingsTable
 from digest.site.fields import Table
+from digest.site.web import is_loopback  # one rule, beside [web]'s own use of it
 
 PASSWORD_ENV = "DIGEST_SMTP_PASSWORD"
 
@@ -60,16 +60,6 @@ class SmtpSettings:
     security: Security = SETTINGS["security"].default
     username: str | None = None
     timeout_seconds: float = float(SETTINGS["timeout"].default)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def security_problems(host: str, security: str, username: str | None) -> Iterator[tuple[str, str]]:
