@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -117,7 +118,34 @@ def read_rows(
                 Problem(name, 1, f"file not found: create it with the header {','.join(columns)}")
             )
         return
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    text = _text_of(path, name, problems)
+    if text is None:
+        return
+    try:
+        yield from _rows_of(name, text, columns, required, problems)
+    except csv.Error as exc:
+        problems.append(Problem(name, 1, f"cannot be read as CSV ({exc}): save it as UTF-8 CSV"))
+
+
+def _text_of(path: Path, name: str, problems: list[Problem]) -> str | None:
+    """The file's text, or None with a problem naming the line of a bad byte."""
+    if not path.is_file():  # a folder or a pipe would fail, or wait for ever, when read
+        problems.append(Problem(name, 1, "not a regular file: replace it with a CSV file"))
+        return None
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(Problem(name, line, "not UTF-8 text: save the file as UTF-8 (CSV UTF-8)"))
+        return None
+
+
+def _rows_of(
+    name: str, text: str, columns: tuple[str, ...], required: tuple[str, ...],
+    problems: list[Problem],
+) -> Iterator[Row]:  # fmt: skip
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = header

@@ -81,6 +81,9 @@ def _load(
     root: Path, name: str, problems: list[Problem]
 ) -> tuple[dict[str, Any], TomlLines] | None:
     path = root / name
+    if path.exists() and not path.is_file():  # a pipe would make the read wait for ever
+        problems.append(Problem(name, 1, "not a regular file: it must be a TOML file"))
+        return None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -88,6 +91,9 @@ def _load(
         return None
     except UnicodeDecodeError:
         problems.append(Problem(name, 1, "not UTF-8 text: save it as UTF-8"))
+        return None
+    except OSError as exc:  # a folder, say, where the file should be
+        problems.append(Problem(name, 1, f"cannot be read ({exc.strerror}): it must be a TOML file"))
         return None
     try:
         return parse(text)

@@ -69,6 +69,9 @@ def read_observations(
 
 def _read_file(root: Path, path: Path, problems: list[Problem]) -> ObservationTable | None:
     name = path.relative_to(root).as_posix()
+    if not path.is_file():  # a folder or a pipe would fail, or wait for ever, when read
+        problems.append(Problem(name, 1, "not a regular file: replace it with a CSV or .xlsx file"))
+        return None
     try:
         frame, lines = (
             _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path, name, problems)
