@@ -54,3 +54,15 @@ def test_a_catalogue_that_is_not_utf8_names_the_line_of_the_bad_byte(
     lines[2] = lines[2].replace(b"Open referrals", b"Open r\xe9ferrals")  # Latin-1, not UTF-8
     measures.write_bytes(b"".join(lines))
     assert "data/measures.csv:3: not UTF-8 text" in check(site, capsys)
+
+
+def test_a_sender_of_two_addresses_is_refused_not_cut_to_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path / "site")
+    schedules = site / "schedules.toml"
+    text = schedules.read_text()
+    start = text.index("sender = ")
+    end = text.index("\n", start)
+    schedules.write_text(text[:start] + 'sender = "a@example.gov.uk, b@example.gov.uk"' + text[end:])
+    assert "must be one address" in check(site, capsys)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -252,6 +252,9 @@ def _timezone_problem(name: str) -> str | None:
 
 
 def _sender_problem(sender: str) -> str | None:
+    # parseaddr keeps the first of several addresses and drops the rest without a word.
+    if len(getaddresses([sender])) != 1 or any(c in sender for c in "\r\n"):
+        return f'sender "{sender}" must be one address, like "Performance Team <performance@example.gov.uk>"'
     _, address = parseaddr(sender)
     if not address:
         return f'sender "{sender}" must be like "Performance Team <performance@example.gov.uk>"'
