@@ -64,5 +64,18 @@ def test_a_sender_of_two_addresses_is_refused_not_cut_to_the_first(
     text = schedules.read_text()
     start = text.index("sender = ")
     end = text.index("\n", start)
-    schedules.write_text(text[:start] + 'sender = "a@example.gov.uk, b@example.gov.uk"' + text[end:])
+    schedules.write_text(
+        text[:start] + 'sender = "a@example.gov.uk, b@example.gov.uk"' + text[end:]
+    )
     assert "must be one address" in check(site, capsys)
+
+
+def test_a_huge_cell_is_named_by_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path / "site")
+    measures = site / "data/measures.csv"
+    lines = measures.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace("Open referrals.", "x" * 140_000)
+    measures.write_text("".join(lines))
+    assert "data/measures.csv:3: this row cannot be read" in check(site, capsys)

@@ -151,7 +151,7 @@ def _rows_of(
         reader.fieldnames = header
         if not _header_ok(name, header, columns, required, problems):
             return
-        for cells in reader:
+        for cells in _cells(reader, name, problems):
             if not any((v or "").strip() for v in cells.values() if isinstance(v, str)):
                 continue
             if None in cells:
@@ -164,6 +164,18 @@ def _rows_of(
                 )
                 continue
             yield Row(name, reader.line_num, cells, problems)
+
+
+def _cells(
+    reader: csv.DictReader[str], name: str, problems: list[Problem]
+) -> Iterator[dict[str, Any]]:
+    """The reader's rows; a row the csv module cannot read stops the file, named by its line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        # The reader has not yet counted the line it failed on.
+        problems.append(Problem(name, reader.line_num + 1, f"this row cannot be read ({exc}): "
+                                "a cell may be far too long or a quote left open"))  # fmt: skip
 
 
 def _header_ok(
