@@ -256,6 +256,15 @@ class MeasureStatus:
 
 
 @dataclass(frozen=True)
+class LastSent:
+    """What one recipient's last message of a schedule showed, for "since your last digest"."""
+
+    on: date  # the day it was sent, in the site's timezone
+    figures: str  # the figures JSON kept with that message
+    occurrence_key: str = ""  # which occurrence it was
+
+
+@dataclass(frozen=True)
 class Occurrence:
     """One firing of a schedule: what the delivery key calls the occurrence."""
 

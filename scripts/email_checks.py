@@ -26,8 +26,10 @@ import email
 import email.policy
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +117,8 @@ def occurrences(site: Path) -> dict[str, str]:
 def render_site(site: Path, out: Path) -> list[Email]:
     """Every schedule's message for its first recipient, via `digest preview`."""
     emails = []
-    for schedule, on in occurrences(site).items():
+    first = occurrences(site)
+    for schedule, on in first.items():
         folder = out / schedule
         digest_cli(site, "preview", schedule, "--on", on, "--out", str(folder))
         pages = sorted(folder.glob("*.eml"))
@@ -124,6 +127,43 @@ def render_site(site: Path, out: Path) -> list[Email]:
             continue
         kind = _kind_of(site, schedule)
         emails.append(Email(schedule, _with_data_uris(pages[0], out / f"{schedule}.html"), kind))
+    return emails + render_since(site, out, first)
+
+
+def render_since(site: Path, out: Path, first: dict[str, str]) -> list[Email]:
+    """Each tracker as a member gets it after the month before's: with "since your last
+    digest". A copy of the site sends and approves the earlier tracker first."""
+    schedules = tomllib.loads((site / "schedules.toml").read_text())["schedule"]
+    trackers = [s for s in schedules if s["digest"] == "tracker" and s["id"] in first]
+    if not trackers:
+        return []
+    copy = out / "site-with-history"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(site, copy, ignore=shutil.ignore_patterns(
+        ".digest", ".venv", ".git", "bench", "preview", "node_modules", "__pycache__"))  # fmt: skip
+    people = tomllib.loads((site / "recipients.toml").read_text())["recipient"]
+    emails = []
+    for schedule in trackers:
+        on = first[schedule["id"]]
+        scorecard = schedule.get("after", "")
+        published = sorted(
+            line.split(",")[2]
+            for line in (site / "data" / "publications.csv").read_text().splitlines()[1:]
+            if line.startswith(f"{scorecard},") and line.split(",")[2] < on
+        )
+        if not published:
+            continue
+        digest_cli(copy, "send", schedule["id"], "--on", published[-1])
+        approvers = [p["id"] for p in people if set(p.get("roles", ())) & {
+            t.removeprefix("role:") for t in schedule.get("sign_off", ())} or p["id"] in schedule.get("sign_off", ())]  # fmt: skip
+        if approvers:
+            digest_cli(copy, "approve", schedule["id"], "--on", published[-1], "--by", approvers[0])
+        folder = out / f"{schedule['id']}-since"
+        digest_cli(copy, "preview", schedule["id"], "--on", on, "--out", str(folder))
+        pages = sorted(folder.glob("*.eml"))
+        if pages:
+            name = f"{schedule['id']}-since"
+            emails.append(Email(name, _with_data_uris(pages[0], out / f"{name}.html"), "tracker"))
     return emails
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from digest import calendar
 from digest.cli.report import indicator_rows, indicators_table, measure_explanation
 from digest.delivery.lookup import existing_store
-from digest.delivery.shown import last_shown
+from digest.delivery.shown import last_sent, last_shown
 from digest.delivery.site import load_site
 from digest.email.prepare import batch_for, statuses_for, unloaded_line, unloaded_publications
 from digest.email.trial import rendering_problems, template_problems
@@ -129,7 +129,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.recipient and site.recipient(args.recipient) is None:
         raise UsageError(f'no recipient "{args.recipient}" in recipients.toml')
     recipients = [args.recipient] if args.recipient else None
-    batch = batch_for(loaded, occurrence, recipient_ids=recipients)
+    store = existing_store(site.root)
+    previous = last_sent(store, occurrence) if store is not None else {}
+    batch = batch_for(loaded, occurrence, recipient_ids=recipients, last_sent=previous)
     out: Path = args.out if args.out.is_absolute() else Path.cwd() / args.out
     out.mkdir(parents=True, exist_ok=True)
     written = 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from digest.delivery import answers, outbox, signoff, store
+from digest.delivery.shown import last_sent
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.delivery.worker import DeliveryReport, Progress, combined, deliver
@@ -86,7 +87,8 @@ class Service:
         run_id = store.start_run(self.store, schedule.id, occurrence.key, self.clock())
         loaded = answers.with_answers(self.loaded, self.store)  # requests and themes from the web
         statuses = statuses_for(loaded, occurrence.on)  # once: for the messages and the check
-        batch = batch_for(loaded, occurrence, statuses=statuses)
+        batch = batch_for(loaded, occurrence, statuses=statuses,
+                          last_sent=last_sent(self.store, occurrence))  # fmt: skip
         messages: Iterable[OutgoingMessage] = _outgoing(batch)
         if schedule.sign_off:  # fixed figures: rendered once, approved or held as a whole
             messages = list(messages)

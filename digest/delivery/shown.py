@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from digest.delivery.store import DELIVERY, SENT_MESSAGE, Store
+from digest.model import LastSent, Occurrence
 
 
 def last_shown(store: Store) -> dict[str, dict[str, float]]:
@@ -26,3 +28,32 @@ def last_shown(store: Store) -> dict[str, dict[str, float]]:
                 if row.get("value") is not None and row.get("period_end"):
                     shown.setdefault(row["measure"], {})[row["period_end"]] = row["value"]
     return shown
+
+
+def last_sent(store: Store, occurrence: Occurrence) -> dict[str, LastSent]:
+    """Each recipient's message of the schedule's latest earlier occurrence that reached
+    them, with the figures it showed: what "since your last digest" compares with.
+
+    A schedule's occurrence keys all have one form (an ISO date, or scorecard and ISO
+    period end), so their text order is their time order, whenever they were sent."""
+    query = (
+        sa.select(
+            DELIVERY.c.recipient_id,
+            DELIVERY.c.occurrence_key,
+            DELIVERY.c.sent_at,
+            SENT_MESSAGE.c.figures,
+        )
+        .join(SENT_MESSAGE, SENT_MESSAGE.c.delivery_id == DELIVERY.c.id)
+        .where(
+            DELIVERY.c.schedule_id == occurrence.schedule.id,
+            DELIVERY.c.occurrence_key < occurrence.key,
+            DELIVERY.c.sent_at.is_not(None),
+        )
+        .order_by(DELIVERY.c.occurrence_key, DELIVERY.c.sent_at)
+    )
+    zone = occurrence.due.tzinfo or ZoneInfo("UTC")
+    found: dict[str, LastSent] = {}
+    with store.transaction() as connection:
+        for recipient_id, key, sent_at, figures in connection.execute(query):
+            found[recipient_id] = LastSent(sent_at.astimezone(zone).date(), figures or "[]", key)
+    return found

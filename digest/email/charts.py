@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from PIL import Image
 
-WIDTH, HEIGHT = 300, 120  # as shown in the email, in CSS pixels
+WIDTH, HEIGHT = 300, 100  # as shown in the email, in CSS pixels
 SCALE = 2  # the PNG is drawn at twice the size for sharp phone screens
 # At 72 dots per inch a point is a CSS pixel: sizes below are in CSS pixels.
 DPI = 72 * SCALE

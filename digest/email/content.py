@@ -24,6 +24,7 @@ from digest.model import (
 # Filled in per recipient after CSS inlining, so that inlining runs once per variant.
 NAME_TOKEN = "__digest_recipient_name__"
 ID_TOKEN = "__digest_recipient_id__"
+WHY_TOKEN = "__digest_recipient_why__"  # why they receive it, from their roles
 # A signed link, filled per recipient like the name: __digest_link_view__,
 # __digest_link_deep-dive:MEASURE__ (see digest.email.links).
 LINK_TOKEN = re.compile(r"__digest_link_([a-z0-9_:-]+)__")
@@ -81,6 +82,28 @@ class Content:
     answers: bool = False  # signed links to answer (was this useful?, themes, view) are on
     deep_dive_measures: tuple[str, ...] = ()  # the measures with a signed request link
     clinic: str = ""  # an iCalendar invitation sent with the message (the deep-dive summary)
+    since: str = ""  # the date of the member's last digest of this schedule, when there was one
+    changes: tuple[str, ...] = ()  # what changed since then (digest.email.since)
+    as_at: str = ""  # "figures as at": the date the figures are as of
+    assurance: str = ""  # the assurance of every measure, said once
+    why: str = ""  # why the member receives this email, and who to contact
+
+    def views(self) -> tuple[MeasureView, ...]:
+        """Every measure shown, once each, in the order of the sections."""
+        seen: dict[str, MeasureView] = {}
+        for section in self.sections:
+            for view in section.measures:
+                seen.setdefault(view.id, view)
+        return tuple(seen.values())
+
+    def main_period(self) -> str:
+        """The period most measures are for: lines name theirs only when it differs."""
+        periods = [v.period for v in self.views() if v.period]
+        return max(set(periods), key=periods.count) if periods else ""
+
+    def flagged(self) -> tuple[MeasureView, ...]:
+        """The measures that need attention, in the order of the sections."""
+        return tuple(v for v in self.views() if v.attention)
 
 
 @dataclass(frozen=True)

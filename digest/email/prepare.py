@@ -19,7 +19,16 @@ from digest.email.kinds import KINDS
 from digest.email.render import Batch, build_messages
 from digest.insight import indicators
 from digest.insight.staleness import DueRules
-from digest.model import Alert, Measure, MeasureStatus, Occurrence, Publication, Schedule, Site
+from digest.model import (
+    Alert,
+    LastSent,
+    Measure,
+    MeasureStatus,
+    Occurrence,
+    Publication,
+    Schedule,
+    Site,
+)
 from digest.site.load import LoadedSite
 
 ALERT_SCHEDULE_ID = "alert"
@@ -113,8 +122,10 @@ def batch_for(
     statuses: Sequence[MeasureStatus] | None = None,
     alert: Alert | None = None,
     recipient_ids: Collection[str] | None = None,
+    last_sent: Mapping[str, LastSent] | None = None,
 ) -> Batch:
-    """The occurrence's messages, rendered as iterated; pass `statuses` if already known."""
+    """The occurrence's messages, rendered as iterated; pass `statuses` if already known,
+    and `last_sent` (from the store) for what changed since each member's last digest."""
     if alert is not None:
         statuses = []
     elif statuses is None:
@@ -129,6 +140,7 @@ def batch_for(
         alert=alert,
         recipient_ids=recipient_ids,
         signer=loaded.signer,
+        last_sent=last_sent,
     )
 
 

@@ -21,12 +21,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from digest.email.charts import Chart, ChartCache
 from digest.email.compose import ID_TOKEN, NAME_TOKEN, Content, Variant, compose
-from digest.email.content import LINK_TOKEN, link_token
+from digest.email.content import LINK_TOKEN, WHY_TOKEN, link_token
 from digest.email.inline import inline_css
 from digest.email.mime import HTML_SLOT, TEXT_SLOT, sender_domain, skeleton
+from digest.email.words import GLOSSARY
 from digest.errors import HeaderInjectionError
 from digest.model import (
     Alert,
+    LastSent,
     LinkSigner,
     MeasureStatus,
     Occurrence,
@@ -39,7 +41,7 @@ from digest.model import (
 
 TEXT_WIDTH = 76
 LABEL_WIDTH = 26
-TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}|{LINK_TOKEN.pattern}")
+TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}|{WHY_TOKEN}|{LINK_TOKEN.pattern}")
 BLANK_RUNS = re.compile(r"\n{3,}")
 ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
 # A To line with words of plain letters and digits and a plain address, short enough
@@ -149,6 +151,7 @@ def build_messages(
     template_dir: Path | None = None,
     recipient_ids: Collection[str] | None = None,
     signer: LinkSigner | None = None,
+    last_sent: Mapping[str, LastSent] | None = None,
 ) -> Batch:
     """Every recipient's message for one occurrence; iterate the batch, then read `problems`."""
     targets = site.settings.alerts_to if alert is not None else occurrence.schedule.to
@@ -165,7 +168,8 @@ def build_messages(
         except HeaderInjectionError as exc:
             problems.append(Skipped(recipient.id, str(exc)))
     variants = compose(
-        site, occurrence, statuses, good, deadline=deadline, alert=alert, web=signer is not None
+        site, occurrence, statuses, good, deadline=deadline, alert=alert, web=signer is not None,
+        last_sent=last_sent,
     )
     renderer = Renderer(environment(template_dir or site.root / "templates" / "email"))
     checked: list[tuple[Variant, str]] = []
@@ -219,6 +223,7 @@ def environment(template_dir: Path) -> Environment:
     env.filters["row"] = row
     env.filters["underline"] = underline
     env.globals["link"] = link_token  # a signed link, filled in per recipient
+    env.globals["glossary_terms"] = GLOSSARY
     return env
 
 
@@ -255,9 +260,6 @@ def tidy_text(text: str) -> str:
     return BLANK_RUNS.sub("\n\n", "\n".join(lines)) + "\n"
 
 
-HTML_LIMIT = 95_000  # bytes of HTML; Gmail clips a message past 102 KB
-
-
 class Renderer:
     """Renders variants with one template folder, sharing charts across the digest."""
 
@@ -269,17 +271,16 @@ class Renderer:
         template = self.env.get_template(f"{content.kind}/subject.txt")
         return template.render(content=content).strip()
 
-    def _charts(self, content: Content, *, compact: bool) -> dict[str, Chart]:
+    def _charts(self, content: Content) -> dict[str, Chart]:
+        """Charts of the measures that need attention: the others are a line each."""
         return {
             view.id: chart
-            for section in content.sections
-            for view in section.measures
-            if (view.attention or not compact)
-            and (chart := self.charts.chart(view.status)) is not None
+            for view in content.flagged()
+            if (chart := self.charts.chart(view.status)) is not None
         }
 
-    def _html(self, content: Content, charts: dict[str, Chart], *, compact: bool) -> str:
-        context = template_context(content, charts, compact=compact)
+    def _html(self, content: Content, charts: dict[str, Chart]) -> str:
+        context = template_context(content, charts)
         return inline_css(self.env.get_template(f"{content.kind}/body.html").render(context))
 
     def render(
@@ -287,15 +288,10 @@ class Renderer:
     ) -> RenderedVariant:
         """Bodies of one variant: templates and CSS inlining run here, once."""
         content = variant.content
-        charts = self._charts(content, compact=False)
+        charts = self._charts(content)
         context = template_context(content, charts)
         body_text = self.env.get_template(f"{content.kind}/body.txt").render(context)
-        inlined = self._html(content, charts, compact=False)
-        if len(inlined.encode("utf-8")) > HTML_LIMIT:
-            # Too long for Gmail (it clips past 102 KB): measures that need no attention
-            # shrink to a line each, without their charts; the text part keeps them in full.
-            charts = self._charts(content, compact=True)
-            inlined = self._html(content, charts, compact=True)
+        inlined = self._html(content, charts)
         shared = skeleton(site, occurrence, subject, list(charts.values()), content.clinic)
         text = tidy_text(body_text)
         return RenderedVariant(
@@ -307,12 +303,11 @@ def template_context(
     content: Content,
     charts: Mapping[str, Chart],
     *,
-    compact: bool = False,
     greeting_name: str = NAME_TOKEN,
 ) -> dict[str, object]:
     """What every body template is given: one place, for render and for anyone rendering by hand."""
     return {"content": content, "charts": charts, "greeting_name": greeting_name,
-            "compact": compact}  # fmt: skip
+            "why": WHY_TOKEN}  # fmt: skip
 
 
 def personalise(
@@ -324,7 +319,8 @@ def personalise(
     links: Mapping[str, str] | None = None,
 ) -> RenderedMessage:
     """Fill the recipient's name, id and signed links into the variant and address it to them alone."""
-    values = {NAME_TOKEN: recipient.name, ID_TOKEN: quote(recipient.id, safe="")}
+    values = {NAME_TOKEN: recipient.name, ID_TOKEN: quote(recipient.id, safe=""),
+              WHY_TOKEN: why_line(recipient, occurrence)}  # fmt: skip
     values.update({link_token(name): url for name, url in (links or {}).items()})
     escaped = {**values, NAME_TOKEN: html.escape(recipient.name)}
     schedule_id = occurrence.schedule.id
@@ -348,6 +344,19 @@ def personalise(
     )
     body_html, body_text = fill_tokens(rendered.html, escaped), fill_tokens(rendered.text, values)
     return RenderedMessage(outgoing, body_html, body_text)
+
+
+def why_line(recipient: Recipient, occurrence: Occurrence) -> str:
+    """Why this person receives this email: the list it goes to that names them."""
+    schedule = occurrence.schedule
+    if occurrence.schedule.digest == "alert":
+        return "You receive this alert because you are on the performance team's list for them."
+    roles = [t.removeprefix("role:") for t in schedule.to
+             if t.startswith("role:") and t.removeprefix("role:") in recipient.roles]  # fmt: skip
+    if roles:
+        names = " and every ".join(r.replace("-", " ") for r in roles)
+        return f"You receive this email because it goes to every {names}."
+    return "You receive this email because the performance team added you to its list."
 
 
 def fill_tokens(text: str, values: dict[str, str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,6 +34,12 @@ RAG_SYMBOLS: dict[Rag, str] = {
     "amber": "\u25b2",
     "red": "\u2716",
     "none": "\u2013",
+}
+RAG_SHORT: dict[Rag, str] = {
+    "green": "Green",
+    "amber": "Amber",
+    "red": "Red",
+    "none": "No RAG",
 }
 RAG_WORDS: dict[Rag, str] = {
     "green": "Green: on target",
@@ -161,6 +168,12 @@ def rag_label(rag: Rag, *, info: bool = False) -> str:
     return f"{RAG_SYMBOLS[rag]} {words}"
 
 
+def rag_short(rag: Rag, *, info: bool = False) -> str:
+    """ "\u2716 Red": the symbol and one word, for a measure's one-line summary."""
+    words = "No target" if info and rag == "none" else RAG_SHORT[rag]
+    return f"{RAG_SYMBOLS[rag]} {words}"
+
+
 def direction_label(direction: Direction) -> str:
     """ "improving", "up \u2191"."""
     arrow = DIRECTION_ARROWS[direction]
@@ -208,6 +221,9 @@ class MeasureView:
     stale_note: str
     details: tuple[Detail, ...]
     request_url: str = ""
+    rag_short: str = ""
+    reading: str = ""  # direction and variation in one sentence that never contradicts itself
+    facts: str = ""  # target and comparators on one line: "Target 80.0% or more · England 82.0%"
 
 
 def measure_view(
@@ -232,6 +248,9 @@ def measure_view(
         stale_note=stale,
         details=_details(status, brief=brief),
         request_url=request_url,
+        rag_short=rag_short(status.rag, info=m.polarity == "info"),
+        reading=reading(status),
+        facts=" \u00b7 ".join(f"{d.label} {d.value}" for d in _comparators(status)),
     )
 
 
@@ -258,6 +277,143 @@ def _details(status: MeasureStatus, *, brief: bool) -> tuple[Detail, ...]:
         for label, text in candidates
         if text and (keep is None or label in keep)
     )
+
+
+def _comparators(status: MeasureStatus) -> tuple[Detail, ...]:
+    m = status.measure
+    # The target names the unit; the comparators after it are in the same one, so a
+    # long unit ("per 10,000", "days") is not said four times over.
+    short = len(UNITS[m.unit].suffix) <= 1
+
+    def compared(value: float | None) -> str | None:
+        if value is None:
+            return None
+        return format_value(value, m) if short else format_number(value, decimals_of(m))
+
+    candidates = [
+        ("Target", format_target(m)),
+        ("A year ago", compared(status.last_year)),
+        ("England", compared(m.england)),
+        ("Statistical neighbours", compared(m.statistical_neighbours)),
+    ]
+    return tuple(Detail(label, text) for label, text in candidates if text)
+
+
+# What a special cause says of the recent figures, by polarity: "unusually high".
+_UNUSUAL: dict[tuple[str, Variation], str] = {
+    ("higher", "improvement"): "high",
+    ("higher", "concern"): "low",
+    ("lower", "improvement"): "low",
+    ("lower", "concern"): "high",
+}
+
+
+def reading(status: MeasureStatus) -> str:
+    """This period against the last, and whether the pattern is unusual, in one sentence.
+
+    The two answer different questions (did it move? is the level real change?), so they
+    are joined with "but" when they point different ways: "Better than September 2026
+    (\u22121.0 per 10,000), but still a real concern: unusually high (special cause)."
+    """
+    m = status.measure
+    variation = status.variation
+    unusual = _UNUSUAL.get((m.polarity, variation))
+    signal = {
+        "improvement": "a real improvement",
+        "concern": "a real concern",
+        "neutral": "an unusual change",
+    }.get(variation)
+    if signal is not None:
+        why = f"unusually {unusual}" if unusual else "an unusual pattern"
+        signal_words = f"{signal}: {why} (special cause)" if unusual else f"{signal} (special cause)"
+    elif variation == "common-cause":
+        signal_words = "normal variation"
+    else:
+        signal_words = "too few points yet to tell real change from noise"
+    if status.change is None or status.previous_period_end is None:
+        return signal_words[0].upper() + signal_words[1:] + "."
+    since = _previous_words(status)
+    if shows_as_zero(status.change, m):
+        if variation == "common-cause":
+            return f"No change since {since}: normal variation."
+        return f"No change since {since}; {signal_words}."
+    moved = {"improving": "Better", "worsening": "Worse", "up": "Up on", "down": "Down on"}.get(
+        status.direction, "Changed from"
+    )
+    then = "than " if moved in ("Better", "Worse") else ""
+    head = f"{moved} {then}{since} ({format_change(status.change, m)})"
+    if variation == "common-cause":
+        return f"{head}: {signal_words}."
+    agrees = (status.direction, variation) in (("improving", "improvement"), ("worsening", "concern"))
+    if variation in ("improvement", "concern") and not agrees and status.direction in (
+        "improving", "worsening",
+    ):
+        return f"{head}, but still {signal_words}."
+    joiner = ", and" if agrees else ";"
+    return f"{head}{joiner} {signal_words}."
+
+
+LAST_PERIOD = {"monthly": "last month", "quarterly": "last quarter", "weekly": "last week",
+               "annual": "last year"}  # fmt: skip
+
+
+def _previous_words(status: MeasureStatus) -> str:
+    """ "last month" when the previous value is the period before, else the period's name."""
+    m = status.measure
+    previous, latest = status.previous_period_end, status.period_end
+    assert previous is not None
+    if latest is not None and m.frequency in LAST_PERIOD:
+        step = {"monthly": 1, "quarterly": 3, "annual": 12}.get(m.frequency)
+        months = (latest.year - previous.year) * 12 + latest.month - previous.month
+        if step is not None and months == step:
+            return LAST_PERIOD[m.frequency]
+        if m.frequency == "weekly" and (latest - previous).days == 7:
+            return LAST_PERIOD["weekly"]
+    return format_period(previous, m.frequency)
+
+
+def assurance_summary(statuses: Sequence[MeasureStatus]) -> str:
+    """The assurance of every measure with a target, said once for the whole email."""
+    judged = [s for s in statuses if s.assurance != "none"]
+    if not judged:
+        return ""
+    passing = [s.measure.title for s in judged if s.assurance == "pass"]
+    failing = [s.measure.title for s in judged if s.assurance == "fail"]
+    rest = len(judged) - len(passing) - len(failing)
+    parts = []
+    if failing:
+        parts.append(f"{_names(failing)} will consistently miss {_its(failing)} target unless something changes")
+    if passing:
+        parts.append(f"{_names(passing)} will consistently meet {_its(passing)} target")
+    if rest:
+        other = "the other" if parts else "all"
+        noun = count_phrase(rest, "measure")
+        parts.append(f"{other} {noun} with a target may or may not meet {'it' if rest == 1 else 'them'}: "
+                     "the target lies within their normal range")  # fmt: skip
+    text = "; ".join(parts)
+    return f"Assurance, on the recent record: {text}."
+
+
+def _names(titles: Sequence[str]) -> str:
+    return titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+
+
+def _its(titles: Sequence[str]) -> str:
+    return "its" if len(titles) == 1 else "their"
+
+
+# The short glossary at the foot of every email with figures.
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("RAG", "red, amber or green against the target: \u2714 green on target, \u25b2 amber "
+            "near it, \u2716 red off it."),
+    ("Needs attention", "red against its target, or a real concern (special cause)."),
+    ("Normal variation", "the usual ups and downs of a measure: not a real change."),
+    ("Special cause", "a change too large or too lasting to be normal variation, by NHS "
+                      "England's Making Data Count rules."),
+    ("Assurance", "whether, on its recent range, a measure will reliably meet its target."),
+    ("Statistical neighbours", "the councils most like ours."),
+    ("Percentage points (pts)", "the difference between two percentages: 80% to 82% is +2 pts."),
+)  # fmt: skip
 
 
 def _change_words(status: MeasureStatus) -> str | None:

@@ -52,7 +52,12 @@ def compose_deep_dive_summary(
     groups = request_groups(site, requests_for(site, publication))
     total = sum(len(g.requesters) for g in groups)
     counted = f"{fmt.count_phrase(total, 'request')} for {fmt.count_phrase(len(groups), 'measure')}"
-    summary = f"Members made {counted}." if groups else "No deep dives were requested."
+    summary = (
+        f"Members made {counted}: {'it needs' if len(groups) == 1 else 'they need'} attention "
+        "at a performance clinic."
+        if groups
+        else "No deep dives were requested: nothing needs attention at a clinic."
+    )
     return Content(
         kind="deep-dive-summary",
         site_name=site.settings.name,

@@ -65,14 +65,15 @@ def _tracker_content(
     month = fmt.format_month(publication.period_end if publication else occurrence.on)
     attention = sum(needs_attention(s) for s in statuses)
     summary = (
-        f"{fmt.count_phrase(attention, 'measure')} of {len(statuses)} "
-        f"{'needs' if attention == 1 else 'need'} attention (red, or a real concern)."
-    ).capitalize()
+        f"{attention} of {len(statuses)} measures {'needs' if attention == 1 else 'need'} attention"
+        if attention
+        else f"None of {len(statuses)} measures needs attention"
+    )
     links = tuple(Link(publication_label(p), p.url) for p in same_period(site, publication))
     return Content(
         kind="tracker",
         site_name=site.settings.name,
-        subject=f"Performance tracker, {month}: {summary.split(' (')[0]}",
+        subject=f"Performance tracker, {month}: {summary}",
         heading=f"Performance tracker: {month}",
         preheader=summary,
         intro=(
