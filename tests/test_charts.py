@@ -57,8 +57,8 @@ def last_above(measure: Measure) -> MeasureStatus:
 def test_the_png_is_twice_the_display_size():
     chart = charts.chart_for(xmr(MEASURES["assessments-45-days"]))
     assert chart is not None
-    assert (chart.width, chart.height) == (charts.WIDTH, charts.HEIGHT) == (300, 120)
-    assert Image.open(io.BytesIO(chart.png)).size == (600, 240)
+    assert (chart.width, chart.height) == (charts.WIDTH, charts.HEIGHT) == (300, 100)
+    assert Image.open(io.BytesIO(chart.png)).size == (600, 200)
 
 
 def test_special_causes_are_orange_for_concern_and_blue_for_improvement():

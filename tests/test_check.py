@@ -393,13 +393,13 @@ def test_it_names_the_line_of_a_misspelt_template_variable(
     site = write_site(tmp_path)
     path = site / "templates/email/tracker/body.html"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    number = next(i for i, line in enumerate(lines, start=1) if "content.summary" in line)
+    number = next(i for i, line in enumerate(lines, start=1) if "content.flagged" in line)
     path.write_text(
-        "".join(lines).replace("content.summary", "content.sumary", 1), encoding="utf-8"
+        "".join(lines).replace("content.flagged", "content.flaged", 1), encoding="utf-8"
     )
     code, found = run_check(site, capsys)
     assert code == 1
-    assert_reported(found, "templates/email/tracker/body.html", number, "has no attribute 'sumary'")
+    assert_reported(found, "templates/email/tracker/body.html", number, "has no attribute 'flaged'")
 
 
 def test_it_names_a_missing_template_file(

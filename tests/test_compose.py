@@ -83,7 +83,7 @@ def test_tracker_shows_the_periods_published_scorecards_not_the_daily_ones():
     shown = {m.id for s in content.sections for m in s.measures}
     assert "daily-cla" not in shown and "eh-repeat" in shown
     assert [link.url for link in content.links] == [fx.SOCIAL_CARE.url, fx.EARLY_HELP.url]
-    assert content.summary == "1 measure of 6 needs attention (red, or a real concern)."
+    assert content.summary == "1 of 6 measures needs attention"
 
 
 def test_tracker_counts_special_cause_concern_as_needing_attention():
@@ -92,7 +92,7 @@ def test_tracker_counts_special_cause_concern_as_needing_attention():
         for s in fx.monthly_statuses()
     ]
     variants = variants_of(fx.TRACKER, date(2026, 11, 12), statuses, fx.SOCIAL_CARE)
-    assert variants[0].content.summary.startswith("2 measures of 6 need attention")
+    assert variants[0].content.summary.startswith("2 of 6 measures need attention")
 
 
 def test_invite_lists_the_published_scorecards_measures_with_request_links():
@@ -159,14 +159,14 @@ def test_summary_groups_requests_by_measure_with_owner_and_who_asked():
         "Cllr Jo Carer (13 November 2026)",
         "Cllr Alex Chair (16 November 2026)",
     )
-    assert variant.content.summary == "Members made 3 requests for 2 measures."
+    assert variant.content.summary.startswith("Members made 3 requests for 2 measures:")
     assert [r.id for r in variant.recipients] == ["perf-team", "officer-care", "officer-eh"]
 
 
 def test_summary_with_no_requests_says_so():
     site = fx.make_site(requests=())
     (variant,) = variants_of(fx.SUMMARY, date(2026, 11, 19), [], fx.SOCIAL_CARE, site=site)
-    assert variant.content.summary == "No deep dives were requested."
+    assert variant.content.summary.startswith("No deep dives were requested:")
     assert variant.content.request_groups == ()
 
 

@@ -101,6 +101,15 @@ class Content:
         periods = [v.period for v in self.views() if v.period]
         return max(set(periods), key=periods.count) if periods else ""
 
+    def nothing_flagged(self) -> str:
+        """What the first screen says when no measure needs attention: never that all
+        is well when figures are missing."""
+        missing = [v.title for v in self.views() if v.status.value is None]
+        if missing:
+            return (f"No measure is red or a real concern, but {fmt.count_phrase(len(missing), 'measure')} "
+                    f"{'has' if len(missing) == 1 else 'have'} no figure for this period.")  # fmt: skip
+        return "Nothing needs attention: no measure is red or a real concern."
+
     def flagged(self) -> tuple[MeasureView, ...]:
         """The measures that need attention, in the order of the sections."""
         return tuple(v for v in self.views() if v.attention)

@@ -292,6 +292,8 @@ class Renderer:
         context = template_context(content, charts)
         body_text = self.env.get_template(f"{content.kind}/body.txt").render(context)
         inlined = self._html(content, charts)
+        # Attached only where the template shows them (an invitation shows none).
+        charts = {key: chart for key, chart in charts.items() if f"cid:{chart.cid}" in inlined}
         shared = skeleton(site, occurrence, subject, list(charts.values()), content.clinic)
         text = tidy_text(body_text)
         return RenderedVariant(
@@ -354,7 +356,7 @@ def why_line(recipient: Recipient, occurrence: Occurrence) -> str:
     roles = [t.removeprefix("role:") for t in schedule.to
              if t.startswith("role:") and t.removeprefix("role:") in recipient.roles]  # fmt: skip
     if roles:
-        names = " and every ".join(r.replace("-", " ") for r in roles)
+        names = " and ".join(r.replace("-", " ") for r in roles)
         return f"You receive this email because it goes to every {names}."
     return "You receive this email because the performance team added you to its list."
 

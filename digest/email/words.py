@@ -224,6 +224,7 @@ class MeasureView:
     rag_short: str = ""
     reading: str = ""  # direction and variation in one sentence that never contradicts itself
     facts: str = ""  # target and comparators on one line: "Target 80.0% or more · England 82.0%"
+    comparators: tuple[Detail, ...] = ()  # the same, one row each (the text part)
 
 
 def measure_view(
@@ -251,6 +252,7 @@ def measure_view(
         rag_short=rag_short(status.rag, info=m.polarity == "info"),
         reading=reading(status),
         facts=" \u00b7 ".join(f"{d.label} {d.value}" for d in _comparators(status)),
+        comparators=_comparators(status),
     )
 
 
@@ -316,6 +318,9 @@ def reading(status: MeasureStatus) -> str:
     (\u22121.0 per 10,000), but still a real concern: unusually high (special cause)."
     """
     m = status.measure
+    if status.value is None:
+        return "No figure for this period yet." if status.missing is None else (
+            f"No figure for this period: {MISSING_REASONS[status.missing]}.")
     variation = status.variation
     unusual = _UNUSUAL.get((m.polarity, variation))
     signal = {
@@ -386,10 +391,9 @@ def assurance_summary(statuses: Sequence[MeasureStatus]) -> str:
     if passing:
         parts.append(f"{_names(passing)} will consistently meet {_its(passing)} target")
     if rest:
-        other = "the other" if parts else "all"
-        noun = count_phrase(rest, "measure")
-        parts.append(f"{other} {noun} with a target may or may not meet {'it' if rest == 1 else 'them'}: "
-                     "the target lies within their normal range")  # fmt: skip
+        who = f"the other {count_phrase(rest, 'measure')} with a target" if parts else (
+            "every measure with a target")
+        parts.append(f"{who} may or may not meet it: the target lies within the normal range")
     text = "; ".join(parts)
     return f"Assurance, on the recent record: {text}."
 
