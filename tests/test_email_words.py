@@ -166,7 +166,7 @@ def fx_now() -> datetime:
 def test_the_first_thing_after_the_greeting_is_the_frame_then_what_needs_attention() -> None:
     statuses = fx.monthly_statuses()
     rendered = next(iter(build_messages(fx.make_site(), fx.occurrence(fx.TRACKER, date(2026, 11, 12), fx.SOCIAL_CARE), statuses)))
-    html = rendered.html
+    html = rendered.html.split("<body", 1)[1]
     frame = html.index("Figures for October 2026, as at 12 November 2026")
     attention = html.index("needs attention")
     first_section = html.index("<h2", attention + 1)
