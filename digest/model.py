@@ -280,8 +280,9 @@ class Alert:
     """A problem the system tells the performance team about."""
 
     key: str  # stable, so the same alert is not sent twice
-    title: str
+    title: str  # the subject: plain words, "Daily key indicators, 1 December 2026: ..."
     details: tuple[str, ...]
+    action: str = ""  # what the team should do about it
 
     @staticmethod
     def key_for(kind: str, cause: str) -> str:

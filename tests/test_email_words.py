@@ -173,3 +173,14 @@ def test_the_first_thing_after_the_greeting_is_the_frame_then_what_needs_attenti
     detail = html.index("In detail: what needs attention")
     assert html.index("Dear ") < frame < attention < first_section < detail
     assert html.index(fx.SOCIAL_CARE.url) < attention  # the published scorecard, at the top
+
+
+def test_an_alert_is_titled_plainly_and_says_what_to_do() -> None:
+    alert = replace(fx.alert(), title="Daily key indicators, 26 November 2026: 2 figures not loaded yet",
+                    action="Load the missing figures into the data files.")  # fmt: skip
+    occurrence = fx.occurrence(fx.ALERTS, date(2026, 11, 26))
+    (rendered,) = list(build_messages(fx.make_site(), occurrence, [], alert=alert))
+    assert rendered.outgoing.subject == alert.title  # no "Digest alert:" in front
+    for body in (rendered.html, rendered.text):
+        assert "What to do:" in body and "Load the missing figures" in body
+        assert "digest status" in body

@@ -194,7 +194,7 @@ def test_a_publication_waits_for_its_data_and_goes_out_when_they_arrive(tmp_path
     step(daemon, clock, at("2026-12-10T09:00:01"))
     step(daemon, clock, at("2026-12-10T12:00"))
     assert "tracker" not in {k[0] for k in sent(site)}
-    waiting = [a for a in alerts(site) if "not loaded" in a]
+    waiting = [a for a in alerts(site) if "is waiting" in a]
     assert len(waiting) == 2  # once for the tracker, once for the invitation
     load_november(site)
     step(daemon, clock, at("2026-12-11T15:00"))  # a day and more after its time
@@ -290,7 +290,7 @@ def test_late_data_is_said_in_the_email_and_alerted_once(tmp_path: Path) -> None
     step(daemon, clock, at("2026-11-24T07:30:01"))
     step(daemon, clock, at("2026-11-24T07:35"))
     subjects = alerts(site)
-    assert len(subjects) == 1 and "Stale data in daily" in subjects[0]
+    assert len(subjects) == 1 and subjects[0].startswith("Daily, 24 November 2026: 2 figures not loaded yet")
     chair = next((site / "outbox").glob("daily_*chair*.eml"))
     body = message_from_bytes(chair.read_bytes())
     text = next(p for p in body.walk() if p.get_content_type() == "text/plain")

@@ -36,7 +36,7 @@ def test_a_held_tracker_is_sent_once_after_approval_across_a_restart(tmp_path: P
     step(daemon, clock, at("2026-12-10T09:30"))
     assert trackers(site) == 0
     assert len([s for s in alerts(site) if "held" in s]) == 1
-    assert [s for s in alerts(site) if "tracker" in s and "held" in s]
+    assert [s for s in alerts(site) if "Tracker" in s and "held" in s]
     clock.now = at("2026-12-10T11:00")
     argv = ["--site", str(site), "approve", "tracker", "--on", "2026-12-10", "--by", "perf"]
     assert cli_main(argv, clock=clock) == 0

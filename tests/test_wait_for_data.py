@@ -42,7 +42,7 @@ def test_it_waits_for_the_period_data_and_alerts_the_team_once(
     assert main(site, PUBLISHED, "send", "tracker", "--on", "2026-12-10") == 1
     messages = sent(site)
     assert [m["To"] for m in messages] == ["Performance Officer <perf@example.gov.uk>"]
-    assert "3 measure(s) are not loaded" in str(messages[0]["Subject"])
+    assert "is waiting: 3 Social Care figures for November 2026 not loaded yet" in str(messages[0]["Subject"])
 
 
 def test_it_goes_out_as_soon_as_the_data_arrive(tmp_path: Path) -> None:

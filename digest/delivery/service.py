@@ -25,6 +25,13 @@ from digest.email.prepare import (
     waiting_for_data,
 )
 from digest.email.render import Batch
+from digest.email.words import (
+    count_phrase,
+    format_date,
+    format_month,
+    schedule_title,
+    scorecard_title,
+)
 from digest.model import Alert, Clock, MeasureStatus, Occurrence, OutgoingMessage, Site
 from digest.site.load import LoadedSite
 
@@ -114,12 +121,15 @@ class Service:
     def _wait(self, occurrence: Occurrence, missing: list[str]) -> RunOutcome:
         publication = occurrence.publication
         assert publication is not None  # only publication-triggered occurrences wait
-        title = (f"{occurrence.schedule.id} waits: {publication.scorecard} published, but the figures for "
-                 f"{publication.period_end.isoformat()} of {len(missing)} measure(s) are not loaded")  # fmt: skip
+        title = (f"{schedule_title(occurrence.schedule.id)} is waiting: "
+                 f"{count_phrase(len(missing), scorecard_title(publication.scorecard) + ' figure')} for "
+                 f"{format_month(publication.period_end)} not loaded yet")  # fmt: skip
         alert = self.alert(Alert(
             key=f"waiting:{occurrence.schedule.id}:{occurrence.key}", title=title,
             details=(f"{occurrence.schedule.id} waits for them, and goes without them "
                      f"after {occurrence.schedule.wait_for_data}", *missing),
+            action="Load these measures' figures for the period: the email goes as soon as "
+                   "they arrive.",
         ))  # fmt: skip
         log.info("%s %s waits for data: %s", occurrence.schedule.id, occurrence.key, title)
         return RunOutcome(occurrence.schedule.id, occurrence.key, 0, 0, (), DeliveryReport(),
@@ -189,14 +199,20 @@ class Service:
         if skipped:
             yield self.alert(Alert(
                 key=f"skipped:{schedule.id}:{occurrence.key}",
-                title=f"{len(skipped)} recipient(s) skipped by {schedule.id} ({occurrence.key})",
+                title=f"{schedule_title(schedule.id)}, {_when(occurrence)}: "
+                      f"{count_phrase(len(skipped), 'recipient')} not sent to",
                 details=tuple(skipped),
+                action="Correct each entry in recipients.toml, run 'digest check', then "
+                       f"'digest send {schedule.id} --on {occurrence.on}' sends to them alone.",
             ))  # fmt: skip
         if stale:
             yield self.alert(Alert(
                 key=f"stale:{schedule.id}:{occurrence.key}",
-                title=f"Stale data in {schedule.id} for {occurrence.on.isoformat()}",
+                title=f"{schedule_title(schedule.id)}, {_when(occurrence)}: "
+                      f"{count_phrase(len(stale), 'figure')} not loaded yet",
                 details=tuple(_stale_line(s) for s in stale),
+                action="The email went with the latest figures it had, each marked not current. "
+                       "Load the missing figures into the data files; the next email shows them.",
             ))  # fmt: skip
 
     def alert(self, alert: Alert) -> str:
@@ -229,7 +245,15 @@ def _failure_alert(failed: Sequence[outbox.Failure]) -> Alert:
         for f in failed
     )
     return Alert(key=Alert.key_for("failed", keys), title=f"{len(failed)} email(s) could not be delivered",
-                 details=lines)  # fmt: skip
+                 details=lines, action="Correct the addresses named in recipients.toml (or the "
+                 "mail server's settings); 'digest retry --failed' sends them again.")  # fmt: skip
+
+
+def _when(occurrence: Occurrence) -> str:
+    """ "1 December 2026", or "October 2026" for a publication's digest."""
+    if occurrence.publication is not None:
+        return format_month(occurrence.publication.period_end)
+    return format_date(occurrence.on)
 
 
 def _stale_line(status: MeasureStatus) -> str:

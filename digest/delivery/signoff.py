@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from digest.delivery.store import Store, UtcDateTime
+from digest.email.words import schedule_title
 from digest.model import Alert, Occurrence, OutgoingMessage, Schedule
 
 APPROVED, HELD = "approved", "held"
@@ -107,13 +108,15 @@ def held_alert(occurrence: Occurrence, digest_hash: str, approved_before: bool) 
            else "it has not been approved")  # fmt: skip
     return Alert(
         key=Alert.key_for("held", f"{occurrence.schedule.id}:{occurrence.key}:{digest_hash}"),
-        title=f"{occurrence.schedule.id} ({occurrence.key}) is held: {why}",
+        title=f"{schedule_title(occurrence.schedule.id)} ({occurrence.key}) is held: {why}",
         details=(
             f"Due {occurrence.due.isoformat(timespec='minutes')}; nothing is sent until "
             "one of its approvers signs it off.",
             f"Look at it with: digest preview {occurrence.schedule.id} --on {occurrence.on}",
             f"Approve it with: {approve_command(occurrence)}",
         ),
+        action="Look at it, then approve it on the team's page (/staff) or with the command "
+               "above: it goes as soon as it is approved.",
     )
 
 

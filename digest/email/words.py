@@ -192,6 +192,11 @@ def scorecard_title(scorecard: str) -> str:
     return " ".join(part.capitalize() for part in scorecard.split("-"))
 
 
+def schedule_title(schedule_id: str) -> str:
+    """ "daily-key-indicators" -> "Daily key indicators": how an alert names a schedule."""
+    return schedule_id.replace("-", " ").capitalize()
+
+
 def theme_title(theme: str) -> str:
     """ "children-in-care" -> "Children in care"."""
     return theme.replace("-", " ").capitalize()

@@ -176,6 +176,8 @@ class Daemon:
             key=Alert.key_for("missed", keys),
             title=f"{len(missed)} scheduled email(s) missed while digest was not running",
             details=lines,
+            action="Send each one now if it is still worth sending, with the command named; "
+                   "then find out why digest stopped (its service log).",
         ))  # fmt: skip
 
     def reload(self, now: datetime) -> bool:
@@ -215,7 +217,9 @@ class Daemon:
         self.service.alert(Alert(
             key=Alert.key_for("config", text),
             title="An edit to the site was not taken up: the last good configuration is still running",
-            details=(*(str(p) for p in problems[:50]), "Run 'digest check' to see every problem."),
+            details=tuple(str(p) for p in problems[:50]),
+            action="Correct each file at the line named and save it: digest takes it up at once. "
+                   "'digest check' lists every problem.",
         ))  # fmt: skip
 
 

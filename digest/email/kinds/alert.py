@@ -20,10 +20,11 @@ def compose_alert(site: Site, alert: Alert) -> Content:
     return Content(
         kind="alert",
         site_name=site.settings.name,
-        subject=f"Digest alert: {alert.title}",
+        subject=alert.title,
         heading=alert.title,
         preheader=alert.details[0] if alert.details else alert.title,
         details=alert.details,
+        intro=(alert.action,) if alert.action else (),
         figures=json.dumps({"alert": alert.key}, separators=(",", ":")),
     )
 
