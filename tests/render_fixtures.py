@@ -343,9 +343,8 @@ def occurrence(
 def alert() -> Alert:
     return Alert(
         "stale:daily-referrals:2026-11-26",
-        "Stale data: daily-referrals",
-        (
-            "The latest value of daily-referrals is for 24 November 2026.",
-            "Add the missing rows to data/observations/ and run digest check.",
-        ),
+        "Daily key indicators, 26 November 2026: 1 figure not loaded yet",
+        ("Open referrals (daily-referrals): latest figure 2026-11-24",),
+        action="The email went with the latest figures it had, each marked not current. "
+        "Load the missing figures into the data files; the next email shows them.",
     )

@@ -372,13 +372,15 @@ def _previous_words(status: MeasureStatus) -> str:
     m = status.measure
     previous, latest = status.previous_period_end, status.period_end
     assert previous is not None
-    if latest is not None and m.frequency in LAST_PERIOD:
+    if latest is not None and m.frequency in LAST_PERIOD:  # daily is not in LAST_PERIOD
         step = {"monthly": 1, "quarterly": 3, "annual": 12}.get(m.frequency)
         months = (latest.year - previous.year) * 12 + latest.month - previous.month
         if step is not None and months == step:
             return LAST_PERIOD[m.frequency]
         if m.frequency == "weekly" and (latest - previous).days == 7:
             return LAST_PERIOD["weekly"]
+    if latest is not None and m.frequency == "daily" and (latest - previous).days == 1:
+        return "the day before"
     return format_period(previous, m.frequency)
 
 
