@@ -18,7 +18,6 @@ import json
 import os
 import resource
 import smtplib
-import sqlite3
 import sys
 import uuid
 from collections.abc import Callable
@@ -35,7 +34,7 @@ import sqlalchemy as sa
 from bench.generate import PUBLISHED_ON, TRACKER
 from digest import calendar
 from digest.delivery.service import Service
-from digest.delivery.store import open_store
+from digest.delivery.store import DELIVERY, SENT_MESSAGE, open_store, unpack
 from digest.delivery.transports import SmtpTransport, Transport
 from digest.delivery.transports.smtp import SmtpSettings
 from digest.email.charts import ChartCache
@@ -98,10 +97,16 @@ def run_digest(root: Path, port: int, url: str | None = None, workers: int = 1) 
 
 
 def stored_bytes(engine: sa.Engine) -> int:
-    """What the outbox keeps of the messages' content: their bytes and figures."""
-    query = "SELECT coalesce(sum(length(raw)) + sum(length(figures)), 0) FROM sent_message"
+    """What the outbox keeps of the messages' content: their own bytes, recipes and figures,
+    and the parts their variants share (kept once)."""
+    own = ("SELECT coalesce(sum(length(raw)) + sum(length(figures))"
+           " + sum(coalesce(length(recipe), 0)) + sum(coalesce(length(figures_part), 0)), 0)"
+           " FROM sent_message")  # fmt: skip
+    shared = "SELECT coalesce(sum(length(data)) + sum(length(key)), 0) FROM message_part"
     with engine.connect() as connection:
-        return int(connection.exec_driver_sql(query).scalar_one())
+        return int(connection.exec_driver_sql(own).scalar_one()) + int(
+            connection.exec_driver_sql(shared).scalar_one()
+        )
 
 
 def fresh_postgres_schema() -> str:
@@ -121,13 +126,20 @@ def fresh_postgres_schema() -> str:
 def built_messages(root: Path, count: int) -> list[tuple[str, bytes]]:
     """About a hundred of the messages the digest run stored, spread over its variants."""
     step = max(count // 100, 1)
-    with sqlite3.connect(root / ".digest" / "state.db") as db:
-        rows = db.execute(
-            "SELECT d.email, m.raw FROM delivery d JOIN sent_message m ON m.delivery_id = d.id"
-            " WHERE d.schedule_id = ? AND d.id % ? = 0 ORDER BY d.id",
-            (TRACKER, step),
-        ).fetchall()
-    return [(str(email), bytes(raw)) for email, raw in rows]
+    state = open_store(root, f"sqlite+pysqlite:///{root / '.digest' / 'state.db'}")
+    query = (
+        sa.select(DELIVERY.c.email, SENT_MESSAGE)
+        .join(SENT_MESSAGE, SENT_MESSAGE.c.delivery_id == DELIVERY.c.id)
+        .where(DELIVERY.c.schedule_id == TRACKER, DELIVERY.c.id % step == 0)
+        .order_by(DELIVERY.c.id)
+    )
+    try:
+        with state.transaction() as connection:
+            rows = connection.execute(query).all()
+            bodies = unpack(connection, rows)  # the exact bytes, rebuilt from their parts
+    finally:
+        state.close()
+    return [(str(row.email), raw) for row, (raw, _) in zip(rows, bodies, strict=True)]
 
 
 async def send_ceiling(port: int, messages: list[tuple[str, bytes]], count: int) -> float:

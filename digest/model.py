@@ -302,6 +302,9 @@ class OutgoingMessage:
     message_id: str
     raw: bytes  # the whole RFC 5322 message, as sent
     figures: str  # JSON of the figures the message showed
+    # Spans of `raw` (start, end) that every recipient of the variant shares: the store
+    # keeps each once, and the rest of `raw` (headers, greeting, links) per delivery.
+    shared: tuple[tuple[int, int], ...] = ()
 
 
 def delivery_key(schedule_id: str, occurrence_key: str, recipient_id: str) -> str:

@@ -13,7 +13,7 @@ from digest.delivery.store import Store
 from digest.email.content import figures_json
 from digest.email.render import build_messages, why_line
 from digest.email.since import changes_since
-from digest.email.words import assurance_summary, measure_view, reading
+from digest.email.words import assurance_summary, measure_view, needs_attention, reading
 from digest.model import LastSent
 from tests.conftest import build_message
 
@@ -184,3 +184,12 @@ def test_an_alert_is_titled_plainly_and_says_what_to_do() -> None:
     for body in (rendered.html, rendered.text):
         assert "What to do:" in body and "Load the missing figures" in body
         assert "digest status" in body
+
+
+def test_nothing_needs_attention_is_never_said_of_figures_not_current() -> None:
+    occurrence = fx.occurrence(fx.KEY_INDICATORS, date(2026, 11, 26))
+    stale = fx.daily_statuses(occurrence.on, stale=True)
+    assert not any(needs_attention(s) for s in stale)
+    rendered = next(iter(build_messages(fx.make_site(), occurrence, stale)))
+    assert "Nothing needs attention" not in rendered.html
+    assert "not current" in rendered.text.split("Dear", 1)[1][:400]

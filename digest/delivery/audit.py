@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from digest.delivery.store import DELIVERY, SENT_MESSAGE, Store
+from digest.delivery.store import DELIVERY, SENT_MESSAGE, Store, figures_parts, unpack
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ def history(store: Store, query: HistoryQuery, limit: int | None = None) -> list
     """Deliveries matching the query, newest first."""
     kept = sa.func.length(SENT_MESSAGE.c.raw) > 0
     select = (
-        sa.select(DELIVERY, SENT_MESSAGE.c.figures, kept.label("kept"))
+        sa.select(
+            DELIVERY, SENT_MESSAGE.c.figures, SENT_MESSAGE.c.figures_part, kept.label("kept")
+        )
         .join(SENT_MESSAGE, SENT_MESSAGE.c.delivery_id == DELIVERY.c.id, isouter=True)
         .order_by(_when().desc(), DELIVERY.c.id.desc())
     )
@@ -79,7 +81,9 @@ def history(store: Store, query: HistoryQuery, limit: int | None = None) -> list
         select = select.limit(limit)
     with store.transaction() as connection:
         rows = connection.execute(select).mappings().all()
-    return [_entry(row) for row in rows]
+        shared = figures_parts(connection, [r["figures_part"] for r in rows if r["figures_part"]])
+    return [_entry({**row, "figures": shared.get(row["figures_part"], row["figures"])})
+            for row in rows]  # fmt: skip
 
 
 def _entry(row: Any) -> HistoryEntry:
@@ -94,7 +98,8 @@ def _entry(row: Any) -> HistoryEntry:
 
 def raw_message(store: Store, delivery_id: int) -> bytes | None:
     """The exact bytes of one delivery, or None once purged."""
-    query = sa.select(SENT_MESSAGE.c.raw).where(SENT_MESSAGE.c.delivery_id == delivery_id)
+    query = sa.select(SENT_MESSAGE).where(SENT_MESSAGE.c.delivery_id == delivery_id)
     with store.transaction() as connection:
-        raw = connection.execute(query).scalar()
-    return bytes(raw) if raw else None
+        row = connection.execute(query).first()
+        raw = unpack(connection, [row])[0][0] if row is not None else b""
+    return raw or None

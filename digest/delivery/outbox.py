@@ -31,12 +31,15 @@ from digest.delivery.instances import local_pid, process_exists
 from digest.delivery.store import (
     DELIVERY,
     FAILED,
+    MESSAGE_PART,
     PENDING,
     RETRYING,
     SENDING,
     SENT,
     SENT_MESSAGE,
     Store,
+    pack,
+    unpack,
     worker_id,
 )
 from digest.model import OutgoingMessage, Recipient
@@ -144,17 +147,28 @@ def enqueue(
         .on_conflict_do_nothing(index_elements=["delivery_key"])
         .returning(_D.id, _D.delivery_key)
     )
+    parts_statement = _insert(store)(MESSAGE_PART).on_conflict_do_nothing(index_elements=["key"])
     added = total = 0
+    stored_parts: set[str] = set()  # each variant's shared bytes written once
     with store.transaction() as connection:
         for chunk in _chunks(messages, batch_size):
             total += len(chunk)
             rows = [_delivery_row(m, now) for m in chunk]
             ids = {key: id_ for id_, key in connection.execute(statement, rows)}
-            bodies = [
-                {"delivery_id": ids.pop(m.delivery_key), "raw": m.raw, "figures": m.figures}
-                for m in chunk
-                if m.delivery_key in ids
-            ]
+            bodies, parts = [], []
+            for m in chunk:
+                if m.delivery_key not in ids:
+                    continue
+                packed = pack(m)
+                bodies.append({"delivery_id": ids.pop(m.delivery_key), "recipe": None,
+                               "figures_part": None, **packed.row})  # fmt: skip
+                for key, data in packed.parts.items():
+                    if key not in stored_parts:
+                        stored_parts.add(key)
+                        parts.append({"key": key, "schedule_id": m.schedule_id,
+                                      "occurrence_key": m.occurrence_key, "data": data})  # fmt: skip
+            if parts:
+                connection.execute(parts_statement, parts)
             if bodies:
                 connection.execute(SENT_MESSAGE.insert(), bodies)
             added += len(bodies)
@@ -213,9 +227,10 @@ def claim(
         bodies_query = sa.select(SENT_MESSAGE).where(
             SENT_MESSAGE.c.delivery_id.in_([row["id"] for row in rows])
         )
-        bodies = {b.delivery_id: b for b in connection.execute(bodies_query)}
+        found = list(connection.execute(bodies_query))
+        bodies = dict(zip((b.delivery_id for b in found), unpack(connection, found), strict=True))
     return [
-        Claimed(**row, raw=bodies[row["id"]].raw, figures=bodies[row["id"]].figures)
+        Claimed(**row, raw=bodies[row["id"]][0], figures=bodies[row["id"]][1])
         for row in sorted(rows, key=lambda row: row["id"])
     ]
 

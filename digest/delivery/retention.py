@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from digest.delivery.signoff import SIGN_OFF
-from digest.delivery.store import DELIVERY, RUN, SENT_MESSAGE, Store
+from digest.delivery.store import DELIVERY, MESSAGE_PART, RUN, SENT_MESSAGE, Store
 from digest.site.retention import Retention
 
 log = logging.getLogger("digest")
@@ -38,12 +38,13 @@ def purge(store: Store, retention: Retention, now: datetime) -> Purged:
             .where(
                 SENT_MESSAGE.c.delivery_id.in_(old_bytes), sa.func.length(SENT_MESSAGE.c.raw) > 0
             )
-            .values(raw=b"")
+            .values(raw=b"", recipe=None)
         ).rowcount
         connection.execute(SENT_MESSAGE.delete().where(SENT_MESSAGE.c.delivery_id.in_(old_records)))
         records = connection.execute(
             DELIVERY.delete().where(DELIVERY.c.id.in_(old_records))
         ).rowcount
+        connection.execute(_unused_parts())
         cutoff = now - retention.records
         connection.execute(
             RUN.delete().where(RUN.c.started_at < cutoff, RUN.c.schedule_id != PURGE_SCHEDULE)
@@ -60,6 +61,22 @@ def purge(store: Store, retention: Retention, now: datetime) -> Purged:
         "retention: %d message(s) emptied, %d record(s) deleted", purged.messages, purged.records
     )
     return purged
+
+
+def _unused_parts() -> sa.Delete:
+    """Shared bytes no kept message of their occurrence needs, and figures no record shows."""
+    part = MESSAGE_PART.c
+    kept_bytes = (
+        sa.select(1)
+        .select_from(DELIVERY.join(SENT_MESSAGE, SENT_MESSAGE.c.delivery_id == DELIVERY.c.id))
+        .where(
+            DELIVERY.c.schedule_id == part.schedule_id,
+            DELIVERY.c.occurrence_key == part.occurrence_key,
+            SENT_MESSAGE.c.recipe.is_not(None),
+        )
+    )
+    shown = sa.select(SENT_MESSAGE.c.figures_part).where(SENT_MESSAGE.c.figures_part.is_not(None))
+    return MESSAGE_PART.delete().where(~kept_bytes.exists(), part.key.not_in(shown))
 
 
 def purged_today(store: Store, now: datetime) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlmodel import Field, SQLModel
 
 from digest.delivery.instances import database_now, worker_id
+from digest.model import OutgoingMessage
 
 __all__ = [
     "database_now",
@@ -115,8 +119,24 @@ class SentMessage(SQLModel, table=True):
             sa.Integer, sa.ForeignKey("delivery.id", ondelete="CASCADE"), primary_key=True
         )
     )
-    raw: bytes = Field(sa_type=sa.LargeBinary)
-    figures: str = Field(sa_type=sa.Text)
+    raw: bytes = Field(sa_type=sa.LargeBinary)  # the whole message, or its own bytes (recipe)
+    figures: str = Field(sa_type=sa.Text)  # "" when kept once in message_part (figures_part)
+    # How to rebuild the exact bytes: a JSON list of part keys (shared bytes, kept once
+    # in message_part) and byte counts (taken in turn from `raw`). None: `raw` is whole.
+    recipe: str | None = Field(default=None, sa_type=sa.Text)
+    figures_part: str | None = Field(default=None, max_length=64)
+
+
+class MessagePart(SQLModel, table=True):
+    """Bytes that every message of one content variant shares, kept once."""
+
+    __tablename__ = "message_part"
+    __table_args__ = (sa.Index("ix_message_part_occurrence", "schedule_id", "occurrence_key"),)
+
+    key: str = Field(primary_key=True, max_length=64)  # sha256 of occurrence and bytes
+    schedule_id: str = Field(max_length=100)
+    occurrence_key: str = Field(max_length=100)
+    data: bytes = Field(sa_type=sa.LargeBinary)
 
 
 class Run(SQLModel, table=True):
@@ -140,6 +160,7 @@ class Run(SQLModel, table=True):
 
 DELIVERY: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
 SENT_MESSAGE: sa.Table = SentMessage.__table__  # type: ignore[attr-defined]
+MESSAGE_PART: sa.Table = MessagePart.__table__  # type: ignore[attr-defined]
 RUN: sa.Table = Run.__table__  # type: ignore[attr-defined]
 
 
@@ -394,6 +415,8 @@ _STORED_COLUMNS = (
     DELIVERY.c.sent_at,
     SENT_MESSAGE.c.raw,
     SENT_MESSAGE.c.figures,
+    SENT_MESSAGE.c.recipe,
+    SENT_MESSAGE.c.figures_part,
 )
 
 
@@ -405,5 +428,98 @@ def stored_message(store: Store, delivery_key: str) -> StoredMessage | None:
         .where(DELIVERY.c.delivery_key == delivery_key)
     )
     with store.transaction() as connection:
-        row = connection.execute(query).mappings().first()
-    return StoredMessage(**row) if row is not None else None
+        row = connection.execute(query).first()
+        if row is None:
+            return None
+        ((raw, figures),) = unpack(connection, [row])
+    fields = {k: v for k, v in row._mapping.items() if k not in ("recipe", "figures_part")}
+    return StoredMessage(**{**fields, "raw": raw, "figures": figures})
+
+
+@lru_cache(maxsize=8192)
+def part_key(schedule_id: str, occurrence_key: str, data: bytes) -> str:
+    """The key of shared bytes: one occurrence's, so a purge can drop them with it."""
+    digest = hashlib.sha256(f"{schedule_id}\0{occurrence_key}\0".encode())
+    digest.update(data)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A message as stored: its own bytes, the recipe, and the shared parts it needs."""
+
+    row: dict[str, Any]  # raw, figures, recipe, figures_part
+    parts: dict[str, bytes]  # key -> shared bytes
+
+
+def pack(message: OutgoingMessage) -> Packed:
+    """Split a message into what it shares with its variant and what is its own."""
+    if not message.shared:
+        return Packed({"raw": message.raw, "figures": message.figures}, {})
+    schedule, occurrence, raw = message.schedule_id, message.occurrence_key, message.raw
+    own: list[bytes] = []
+    recipe: list[str | int] = []
+    parts: dict[str, bytes] = {}
+    at = 0
+    for start, end in (*message.shared, (len(raw), len(raw))):
+        if start > at:
+            own.append(raw[at:start])
+            recipe.append(start - at)
+        if end > start:
+            data = raw[start:end]
+            key = part_key(schedule, occurrence, data)
+            parts[key] = data
+            recipe.append(key)
+        at = end
+    figures = message.figures.encode("utf-8")
+    figures_key = part_key(schedule, occurrence, figures)
+    parts[figures_key] = figures
+    row = {"raw": b"".join(own), "figures": "", "recipe": json.dumps(recipe, separators=(",", ":")),
+           "figures_part": figures_key}  # fmt: skip
+    return Packed(row, parts)
+
+
+def unpack(connection: sa.Connection, rows: Sequence[Any]) -> list[tuple[bytes, str]]:
+    """The exact bytes and the figures of stored messages (sent_message rows), in order.
+
+    An emptied message (purged) comes back as b"" with its figures."""
+    keys: set[str] = set()
+    for row in rows:
+        if row.recipe and row.raw:
+            keys.update(k for k in json.loads(row.recipe) if isinstance(k, str))
+        if row.figures_part:
+            keys.add(row.figures_part)
+    parts: dict[str, bytes] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 500):
+        query = sa.select(MESSAGE_PART.c.key, MESSAGE_PART.c.data).where(
+            MESSAGE_PART.c.key.in_(ordered[i : i + 500])
+        )
+        parts.update((key, bytes(data)) for key, data in connection.execute(query))
+    out = []
+    for row in rows:
+        raw = bytes(row.raw or b"")
+        if row.recipe and raw:
+            pieces, at = [], 0
+            for item in json.loads(row.recipe):
+                if isinstance(item, int):
+                    pieces.append(raw[at : at + item])
+                    at += item
+                else:
+                    pieces.append(parts[item])
+            raw = b"".join(pieces)
+        figures = parts[row.figures_part].decode("utf-8") if row.figures_part else row.figures
+        out.append((raw, figures or ""))
+    return out
+
+
+def figures_parts(connection: sa.Connection, keys: Sequence[str]) -> dict[str, str]:
+    """Figures kept once per variant, by part key."""
+    found: dict[str, str] = {}
+    ordered = sorted(set(keys))
+    for i in range(0, len(ordered), 500):
+        query = sa.select(MESSAGE_PART.c.key, MESSAGE_PART.c.data).where(
+            MESSAGE_PART.c.key.in_(ordered[i : i + 500])
+        )
+        found.update((key, bytes(data).decode("utf-8")) for key, data in connection.execute(query))
+    return found

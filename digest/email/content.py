@@ -108,6 +108,10 @@ class Content:
         if missing:
             return (f"No measure is red or a real concern, but {fmt.count_phrase(len(missing), 'measure')} "
                     f"{'has' if len(missing) == 1 else 'have'} no figure for this period.")  # fmt: skip
+        stale = [v.title for v in self.views() if v.status.stale]
+        if stale:
+            return (f"No measure is red or a real concern, but {fmt.count_phrase(len(stale), 'figure')} "
+                    f"{'is' if len(stale) == 1 else 'are'} not current.")  # fmt: skip
         return "Nothing needs attention: no measure is red or a real concern."
 
     def flagged(self) -> tuple[MeasureView, ...]:

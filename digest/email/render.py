@@ -40,6 +40,7 @@ from digest.model import (
 )
 
 TEXT_WIDTH = 76
+MIN_SHARED = 200  # bytes: a shared piece shorter than this is kept with each message
 LABEL_WIDTH = 26
 TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}|{WHY_TOKEN}|{LINK_TOKEN.pattern}")
 BLANK_RUNS = re.compile(r"\n{3,}")
@@ -94,10 +95,15 @@ class QuotedBody:
 
     def fill(self, values: dict[str, str]) -> bytes:
         """The encoded body with the tokens replaced by `values`."""
-        return b"".join(
-            part if isinstance(part, bytes) else quoted_lines(fill_tokens(part, values))
-            for part in self.parts
-        )
+        return b"".join(data for data, _ in self.pieces(values))
+
+    def pieces(self, values: dict[str, str]) -> Iterator[tuple[bytes, bool]]:
+        """The encoded body in pieces, each with whether every recipient shares it."""
+        for part in self.parts:
+            if isinstance(part, bytes):
+                yield part, True
+            else:
+                yield quoted_lines(fill_tokens(part, values)), False
 
 
 @dataclass(frozen=True)
@@ -330,10 +336,15 @@ def personalise(
     msg_id = message_id(key, sender_domain(site))
     text_part, _, rest = rendered.skeleton.partition(TEXT_SLOT)
     between, _, html_end = rest.partition(HTML_SLOT)
-    raw = b"".join((
-        personal_headers(recipient, msg_id, key), text_part, rendered.quoted_text.fill(values),
-        between, rendered.quoted_html.fill(escaped), html_end,
-    ))  # fmt: skip
+    pieces = [(personal_headers(recipient, msg_id, key), False), (text_part, True),
+              *rendered.quoted_text.pieces(values), (between, True),
+              *rendered.quoted_html.pieces(escaped), (html_end, True)]  # fmt: skip
+    raw = b"".join(data for data, _ in pieces)
+    shared, at = [], 0
+    for data, common in pieces:
+        if common and len(data) >= MIN_SHARED:  # a short piece costs more to refer to than to keep
+            shared.append((at, at + len(data)))
+        at += len(data)
     outgoing = OutgoingMessage(
         delivery_key=key,
         schedule_id=schedule_id,
@@ -343,6 +354,7 @@ def personalise(
         message_id=msg_id,
         raw=raw,
         figures=variant.content.figures,
+        shared=tuple(shared),
     )
     body_html, body_text = fill_tokens(rendered.html, escaped), fill_tokens(rendered.text, values)
     return RenderedMessage(outgoing, body_html, body_text)
