@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from digest import calendar
 from digest.delivery import store
+from digest.delivery import store as store_module
 from digest.delivery.heartbeat import HEARTBEAT_TABLE, HEARTBEAT_TTL, beat
 from digest.delivery.instances import local_pid, worker_id
 from digest.delivery.outbox import claim, enqueue, recover_abandoned
@@ -184,3 +185,21 @@ def test_a_reply_lost_after_data_is_not_resent_at_once(
     ids = smtp_server.handler.message_ids()
     assert set(ids.values()) == {1} and len(ids) == 100  # nothing sent twice straight away
     assert (report.sent, report.retrying) == (96, 4)  # the four wait for their retry
+
+
+def test_a_retry_is_dated_by_the_database_clock_not_the_instances(
+    store: Store, make_messages: MakeMessages, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    (message,) = make_messages(1)
+    enqueue(store, [message], store.now())
+    smtp_server.handler.refuse(message.recipient.email, 451)  # try again later
+    site = load_site(send_by_smtp(write_site(tmp_path / "site"), smtp_server.port), TODAY).site
+    behind = lambda: datetime.now(UTC) - timedelta(hours=2)  # noqa: E731
+    before = store.now()
+    report = asyncio.run(deliver(store, transport_for(site), behind, lease_clock=store.now))
+    assert report.retrying == 1
+    with store.transaction() as connection:
+        next_at = connection.execute(sa.select(store_module.DELIVERY.c.next_attempt_at)).scalar_one()
+    # Backoff from the database's now: had it been from the instance's (two hours
+    # behind), the retry would be due at once and go again in a loop.
+    assert next_at > before

@@ -296,9 +296,11 @@ def record_failure(
     permanent: bool,
     error: str,
     code: int | None = None,
+    retry_from: datetime | None = None,
 ) -> Failure | None:
     """Record a failed attempt: `retrying` with backoff, or `failed` (returned) when
-    permanent or after GIVE_UP_AFTER of trying."""
+    permanent or after GIVE_UP_AFTER of trying. The next attempt is dated from
+    `retry_from` (the clock claims are judged by: the database's), else `now`."""
     attempts = claimed.attempts + 1
     first = claimed.first_attempt_at or now
     gave_up = not permanent and now - first >= GIVE_UP_AFTER
@@ -307,7 +309,7 @@ def record_failure(
         "state": FAILED if failed else RETRYING,
         "attempts": attempts,
         "first_attempt_at": first,
-        "next_attempt_at": None if failed else now + backoff(attempts),
+        "next_attempt_at": None if failed else (retry_from or now) + backoff(attempts),
         "last_error": error,
         "last_code": code,
         "updated_at": now,

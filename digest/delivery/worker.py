@@ -88,7 +88,7 @@ class _Worker:
     async def run_batch(self, waiting: list[Claimed]) -> None:
         while waiting:
             if self.stopping() or self.transport_error is not None:
-                self.released += release(self.store, waiting, self.now_fn())
+                self.released += release(self.store, waiting, self.lease_clock())
                 return
             self.pulse()
             now = self.lease_clock()  # the clock the claims were dated by
@@ -119,6 +119,7 @@ class _Worker:
                 permanent=error.permanent,
                 error=str(error),
                 code=error.code,
+                retry_from=self.lease_clock(),  # claims compare it with the database's clock
             )
             if failure is None:
                 self.retrying += 1
