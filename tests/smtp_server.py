@@ -38,6 +38,7 @@ class RecordingHandler:
         self._drop_after: int | None = None
         self.dropped = 0
         self._lose_every: int | None = None
+        self.sender_refusal: str | None = None  # e.g. "550 5.7.1 not allowed to relay"
 
     def refuse(self, email: str, code: int, times: int = 1_000_000) -> None:
         """Answer `code` to RCPT TO for this address, `times` times."""
@@ -65,6 +66,8 @@ class RecordingHandler:
         if drop:
             server.transport.abort()  # no answer at all: the client sees the connection go
             return "421 4.3.0 gone"
+        if self.sender_refusal is not None:
+            return self.sender_refusal
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"

@@ -102,7 +102,8 @@ def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome
         )
     if outcome.delivery.transport_error:
         print(
-            f"  not delivered yet: {outcome.delivery.transport_error}; 'digest retry' sends it later",
+            f"  not delivered yet: {outcome.delivery.transport_error}. Correct [delivery] (or the "
+            "mail server; 'digest check --smtp' tries it), then 'digest retry' sends what waits",
             file=sys.stderr,
         )
     for title in service.raised:
@@ -202,6 +203,14 @@ def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -
     zone = calendar.site_timezone(site.settings) if site is not None else None
     runs = [_run_row(r, zone) for r in store.recent_runs(state, 10)]
     deliveries = store.counts(state)
+    if (down := store.transport_problem(state)) is not None:
+        waiting = sum(deliveries.get(s, 0) for s in ("pending", "retrying", "sending"))
+        since = down.started_at.astimezone(zone).isoformat(timespec="minutes") if zone else down.started_at
+        problems.append(
+            f"nothing can be delivered since {since}: {down.detail}; {waiting} message(s) "
+            "waiting. Correct [delivery] (or the mail server); 'digest check --smtp' tries it, "
+            "and the next run or 'digest retry' sends them"
+        )
     if deliveries.get("failed"):
         problems.append(
             f"{deliveries['failed']} delivery(ies) failed: 'digest retry --failed' tries again"

@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_reading_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    commands.add_parser("check", help="validate the whole site; FILE:LINE: message per problem")
+    cmd = commands.add_parser("check", help="validate the whole site; FILE:LINE: message per problem")
+    cmd.add_argument("--smtp", action="store_true",
+                     help="also try the mail server: connect, TLS, login and sender, sending nothing")  # fmt: skip
     cmd = commands.add_parser("indicators", help="status of every measure as of a date")
     cmd.add_argument("--on", type=_date, help="as of this date (default: today)")
     cmd.add_argument("--json", action="store_true", help="print a JSON array")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from datetime import UTC, date
@@ -14,9 +15,10 @@ from digest.cli.report import indicator_rows, indicators_table, measure_explanat
 from digest.delivery.lookup import existing_store
 from digest.delivery.shown import last_sent, last_shown
 from digest.delivery.site import load_site
+from digest.delivery.transports import transport_for
 from digest.email.prepare import batch_for, statuses_for, unloaded_line, unloaded_publications
 from digest.email.trial import rendering_problems, template_problems
-from digest.errors import ConfigError, Problem, UsageError
+from digest.errors import ConfigError, DeliveryError, Problem, UsageError
 from digest.model import Clock, Occurrence, Schedule, Site
 from digest.site.load import LoadedSite
 
@@ -56,6 +58,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
         return 1
     site = loaded.site
+    if getattr(args, "smtp", False) and (failure := _probe(site)) is not None:
+        print(f"{site.delivery.file}:{site.delivery.line}: [delivery] cannot deliver: {failure}")
+        print("1 problem found", file=sys.stderr)
+        return 1
     print(
         f"{site.settings.name}: {len(site.recipients)} recipients, {len(site.schedules)} schedules, "
         f"{len(site.measures)} measures, {len(loaded.observations)} observations, "
@@ -65,6 +71,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     for publication, missing in unloaded_publications(loaded):  # not an error: a state
         print(f"note: {unloaded_line(publication, missing)}")
     return 0
+
+
+def _probe(site: Site) -> str | None:
+    """What stops the configured transport from delivering, or None (and a line saying so)."""
+    transport = transport_for(site)
+    try:
+        asyncio.run(transport.probe())
+    except DeliveryError as error:
+        return str(error)
+    print(f"delivery: {site.delivery.transport} works: connected, secured, logged in and the "
+          "sender accepted as configured (nothing sent)", file=sys.stderr)  # fmt: skip
+    return None
 
 
 def _template_problems(loaded: LoadedSite, today: date) -> list[Problem]:

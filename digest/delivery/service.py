@@ -148,8 +148,11 @@ class Service:
             self.transport_error = report.transport_error
             if report.transport_error:
                 log.error("delivery paused: %s", report.transport_error)
+                store.record_transport(self.store, report.transport_error, self.clock())
             else:
                 log.info("delivery resumed")
+        if report.sent and not report.transport_error and store.transport_problem(self.store):
+            store.record_transport(self.store, None, self.clock())  # for status: it works again
         return report
 
     async def _deliver(self, progress: Progress | None) -> DeliveryReport:

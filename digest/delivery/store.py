@@ -370,6 +370,24 @@ def recent_runs(store: Store, limit: int = 20, schedule_id: str | None = None) -
     return [RunRecord(**row) for row in rows]
 
 
+TRANSPORT_RUN = "delivery"  # the run rows that say when delivery stopped and resumed
+
+
+def record_transport(store: Store, error: str | None, now: datetime) -> None:
+    """Say in the store that nothing can be delivered (`error`), or that delivery resumed."""
+    values = {"schedule_id": TRANSPORT_RUN, "occurrence_key": now.date().isoformat(),
+              "started_at": now, "finished_at": now, "outcome": "unavailable" if error else "resumed",
+              "added": 0, "already": 0, "sent": 0, "failed": 0, "detail": error}  # fmt: skip
+    with store.transaction() as connection:
+        connection.execute(RUN.insert().values(values))
+
+
+def transport_problem(store: Store) -> RunRecord | None:
+    """The latest word on delivery, if it is that nothing can be delivered."""
+    runs = recent_runs(store, 1, TRANSPORT_RUN)
+    return runs[0] if runs and runs[0].outcome == "unavailable" else None
+
+
 def has_run(store: Store, schedule_id: str, occurrence_key: str, *, finished: bool = False) -> bool:
     """Whether a run of this occurrence was ever started (or, with `finished`, ended:
     sent, nothing new, or recorded as missed)."""

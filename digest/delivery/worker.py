@@ -45,6 +45,7 @@ class DeliveryReport:
     recovered: int = 0  # left in `sending` by a process that died, and taken up again
 
 
+RELEASED = "released"  # given back untried: nothing could be delivered
 LOST = "lost"  # sent, but another worker had taken the claim meanwhile
 Progress = Callable[[Claimed, str], None]
 
@@ -112,6 +113,9 @@ class _Worker:
         except DeliveryError as error:
             if isinstance(error, TransportUnavailable):
                 self.transport_error = str(error)
+                # The message is not at fault: it waits, untried, for the server.
+                self.released += release(self.store, [item], self.lease_clock())
+                return RELEASED
             failure = record_failure(
                 self.store,
                 item,

@@ -26,6 +26,10 @@ class Transport(Protocol):
 
     async def close(self) -> None: ...
 
+    async def probe(self) -> None:
+        """Try everything but sending (`check --smtp`); TransportUnavailable says what fails."""
+        ...
+
 
 Build = Callable[[Site, Mapping[str, str], "ssl.SSLContext | None"], Transport]
 Check = Callable[[Table], None]

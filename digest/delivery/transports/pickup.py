@@ -63,6 +63,16 @@ class PickupTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
+    async def probe(self) -> None:
+        """The folder can be made and written to (a file is written and removed)."""
+        await self.open()
+        trial = self.directory / ".digest-probe"
+        try:
+            trial.write_bytes(b"")
+            trial.unlink()
+        except OSError as error:
+            raise TransportUnavailable(f"cannot write to {self.directory}: {error}") from None
+
     async def open(self) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

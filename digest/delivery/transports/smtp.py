@@ -181,11 +181,13 @@ class SmtpTransport:
         for retry in (False, True):
             client, data = await self._connected(), False
             try:
-                await client.mail(self._sender)
+                await self._mail_from(client)
                 await client.rcpt(message.recipient.email)
                 data = True  # from here a lost connection may hide a delivered message
                 await client.data(message.raw)
                 return
+            except TransportUnavailable:
+                raise
             except aiosmtplib.SMTPServerDisconnected as error:
                 self._drop()
                 if data:
@@ -200,6 +202,33 @@ class SmtpTransport:
             except (aiosmtplib.SMTPException, OSError) as error:
                 self._drop()
                 raise self._unavailable("failed while sending", error) from None
+
+    async def _mail_from(self, client: aiosmtplib.SMTP) -> None:
+        """MAIL FROM; a permanent refusal of the sender stops all delivery, not one message."""
+        try:
+            await client.mail(self._sender)
+        except aiosmtplib.SMTPResponseException as error:
+            if error.code >= 500:
+                self._drop()
+                raise TransportUnavailable(
+                    f"SMTP server {self._server} refuses the sender {self._sender}: {error.code} "
+                    f"{self._scrub(error.message)}: check [site] sender and the server's relay rules"
+                ) from None
+            raise
+
+    async def probe(self) -> None:
+        """Connect, secure and log in as configured, and offer the sender, sending nothing."""
+        await self.open()
+        client = await self._connected()
+        try:
+            async with asyncio.timeout(self._settings.timeout_seconds):
+                await self._mail_from(client)
+                await client.rset()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            self._drop()
+            raise self._unavailable("could not be used", error) from None
+        finally:
+            await self.close()
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected:

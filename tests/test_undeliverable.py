@@ -1,0 +1,78 @@
+"""Mail that cannot go at all is recognised: status names it and exits 1, send says what
+to fix, nothing is marked failed, and `check --smtp` tries the server without sending."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from digest.cli import main as cli_main
+from digest.delivery.store import counts, open_store
+from tests.sites import send_by_smtp, write_site
+from tests.smtp_server import SmtpServer
+
+MORNING = datetime(2026, 11, 26, 7, 30, tzinfo=UTC)
+
+
+def main(site: Path, *args: str) -> int:
+    return cli_main(["--site", str(site), *args], clock=lambda: MORNING)
+
+
+def states(site: Path) -> dict[str, int]:
+    store = open_store(site)
+    try:
+        return {k: v for k, v in counts(store).items() if v}
+    finally:
+        store.close()
+
+
+def test_a_refused_sender_holds_everything_and_status_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = send_by_smtp(write_site(tmp_path / "site"), server.port)
+        server.handler.sender_refusal = "550 5.7.1 sender not allowed to relay"
+        assert main(site, "send", "daily", "--on", "2026-11-26") == 1
+        err = capsys.readouterr().err
+        assert "refuses the sender" in err and "check --smtp" in err
+        assert states(site) == {"pending": 2}  # nothing failed for good: all of it waits
+        assert main(site, "status") == 1
+        out = capsys.readouterr().out
+        assert "nothing can be delivered since" in out and "550" in out and "2 message(s) waiting" in out
+        server.handler.sender_refusal = None
+        assert main(site, "retry") == 0
+        assert states(site) == {"sent": 2}
+        assert len(server.received) == 2
+        capsys.readouterr()
+        assert main(site, "status") == 0
+        assert "nothing can be delivered" not in capsys.readouterr().out
+
+
+def test_starttls_to_a_server_without_it_is_named_not_left_pending_in_silence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = send_by_smtp(write_site(tmp_path / "site"), server.port)
+        path = site / "schedules.toml"
+        path.write_text(path.read_text().replace('security = "none"', 'security = "starttls"'))
+        assert main(site, "send", "daily", "--on", "2026-11-26") == 1
+        assert "not delivered yet" in capsys.readouterr().err
+        assert main(site, "status") == 1
+        assert "nothing can be delivered" in capsys.readouterr().out
+        assert server.received == []
+
+
+def test_check_smtp_tries_the_server_and_sends_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = send_by_smtp(write_site(tmp_path / "site"), server.port)
+        assert main(site, "check", "--smtp") == 0
+        assert "delivery: smtp works" in capsys.readouterr().err
+        server.handler.sender_refusal = "553 5.7.1 sender rejected"
+        assert main(site, "check", "--smtp") == 1
+        out = capsys.readouterr().out
+        assert out.startswith("schedules.toml:") and "refuses the sender" in out and "553" in out
+        assert server.received == []
