@@ -263,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "preview" / "checks")
     parser.add_argument("--no-limits", action="store_true", help="report only; exit 0")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # pages are opened as file:// URIs
     args.out.mkdir(parents=True, exist_ok=True)
     install_node_packages()
     emails = [*render_site(args.site.resolve(), args.out), render_alert(args.out)]
