@@ -14,6 +14,8 @@ from html.parser import HTMLParser
 
 import jinja2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from digest.email import charts, render
 from digest.email.render import build_messages
@@ -371,3 +373,16 @@ def test_text_colours_meet_wcag_aa_contrast_on_their_backgrounds(kind):
     for fg, bg in pairs:
         light, dark = sorted((luminance(fg), luminance(bg)), reverse=True)
         assert (light + 0.05) / (dark + 0.05) >= 4.5, (fg, bg)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85\u2028\u2029"), min_size=1, max_size=120).map(str.strip).filter(bool))
+def test_the_to_header_reads_back_as_the_name_and_address_and_folds_short(name: str) -> None:
+    header = render.to_header(Recipient("r", name, "r.x@example.gov.uk", ()))
+    parsed = email.message_from_bytes(header + b"Subject: s\r\n\r\nbody\r\n", policy=email.policy.default)
+    (address,) = parsed["To"].addresses
+    assert address.addr_spec == "r.x@example.gov.uk"
+    # Readers may add a space where a long name was split into several encoded-words.
+    assert "".join(address.display_name.split()) == "".join(name.split())
+    assert header.isascii() and header.endswith(b"\r\n")
+    assert all(len(line) <= 78 for line in header.split(b"\r\n"))
