@@ -43,11 +43,14 @@ class Column:
 
     @classmethod
     def of(cls, series: pd.Series) -> Column:
-        codes, texts = pd.factorize(series.to_numpy(dtype=object))
+        if isinstance(series.dtype, pd.CategoricalDtype):  # the CSV reader coded it already
+            codes, texts = series.cat.codes.to_numpy(), series.cat.categories.to_numpy()
+        else:
+            codes, texts = pd.factorize(series.to_numpy(dtype=object))
         texts = np.array([str(t).strip() for t in texts] + [""], dtype=object)
-        codes = codes.astype(np.intp)
-        codes[codes < 0] = len(texts) - 1  # a cell the reader left empty
-        return cls(codes, texts)
+        coded: Ints = np.array(codes, dtype=np.intp)  # a copy: the frame keeps its own codes
+        coded[coded < 0] = len(texts) - 1  # a cell the reader left empty
+        return cls(coded, texts)
 
     def rows(self, per_text: npt.NDArray[G]) -> npt.NDArray[G]:
         """A value computed once per distinct text, spread to every row."""

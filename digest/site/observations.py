@@ -110,7 +110,7 @@ def _read_csv(path: Path, name: str, problems: list[Problem]) -> tuple[pd.DataFr
     try:
         frame = pd.read_csv(
             path,
-            dtype=str,
+            dtype="category",  # each column as codes into its distinct texts, as it is parsed
             keep_default_na=False,
             na_filter=False,
             encoding="utf-8-sig",
