@@ -48,3 +48,43 @@ def test_a_held_tracker_is_sent_once_after_approval_across_a_restart(tmp_path: P
     assert trackers(site) == 3
     assert cli_main(argv, clock=clock) == 0  # approving again sends nothing new
     assert trackers(site) == 3
+
+
+def ready(site: Path) -> list[str]:
+    return [s for s in alerts(site) if "ready for sign-off" in s]
+
+
+def test_the_approvers_are_told_ahead_and_an_approval_before_its_time_sends_it_on_time(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path, "2026-12-10")
+    needs_sign_off(site)
+    clock = Clock(at("2026-12-10T07:00"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-12-10T07:00"))
+    step(daemon, clock, at("2026-12-10T07:05"))
+    (notice,) = [" ".join(s.split()) for s in ready(site)]  # once, before its time
+    assert "Tracker (social-care:2026-11-30) is ready for sign-off: due Thursday 10 December 2026 at 09:00" in notice
+    assert trackers(site) == 0
+    restarted = start(site, clock)  # a restart prepares it again, but tells no one twice
+    step(restarted, clock, at("2026-12-10T07:10"))
+    assert len(ready(site)) == 1
+    argv = ["--site", str(site), "approve", "tracker", "--on", "2026-12-10", "--by", "perf"]
+    assert cli_main(argv, clock=Clock(at("2026-12-10T08:00"))) == 0
+    assert trackers(site) == 0  # approved ahead: it waits for its time
+    step(restarted, clock, at("2026-12-10T09:00:01"))
+    assert trackers(site) == 3
+    assert not [s for s in alerts(site) if "held" in s]
+
+
+def test_a_data_change_after_the_notice_tells_the_approvers_again(tmp_path: Path) -> None:
+    site = make_site(tmp_path, "2026-12-10")
+    needs_sign_off(site)
+    clock = Clock(at("2026-12-10T07:00"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-12-10T07:00"))
+    assert len(ready(site)) == 1
+    data = site / "data" / "observations" / "monthly.csv"
+    data.write_text(data.read_text().replace("visits,2026-11-30,95,", "visits,2026-11-30,81,"))
+    step(daemon, clock, at("2026-12-10T07:30"))
+    assert len(ready(site)) == 2  # new figures: a new notice for the new content

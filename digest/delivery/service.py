@@ -164,6 +164,31 @@ class Service:
         ))  # fmt: skip
         return combined(reports)
 
+    async def ready_for_sign_off(self, occurrence: Occurrence) -> str | None:
+        """Prepare an occurrence that needs sign-off before its time: render it, and tell
+        its approvers it is ready, once for each content (a data change tells them again).
+        Returns the alert's title when one was queued."""
+        if not occurrence.schedule.sign_off or waiting_for_data(self.loaded, occurrence, self.clock()):
+            return None
+        if any(store.counts(self.store, occurrence.schedule.id, occurrence.key).values()):
+            return None  # approved and queued already
+        loaded = answers.with_answers(self.loaded, self.store)
+        batch = batch_for(loaded, occurrence, last_sent=last_sent(self.store, occurrence))
+        digest_hash = signoff.content_hash(list(_outgoing(batch)))
+        if signoff.is_approved(self.store, occurrence, digest_hash):
+            return None
+        alert = signoff.ready_alert(occurrence, digest_hash)
+        audience = signoff.approvers_schedule(occurrence.schedule, ())
+        told = alert_occurrence(self.site, alert, self.clock())
+        told = Occurrence(schedule=audience, key=told.key, due=told.due, on=told.on)
+        result = outbox.enqueue(self.store, _outgoing(batch_for(self.loaded, told, alert=alert)),
+                                self.clock())  # fmt: skip
+        if not result.added:
+            return None
+        log.info("ready for sign-off: %s", alert.title)
+        await self.deliver()
+        return alert.title
+
     def _held(self, occurrence: Occurrence, messages: Sequence[OutgoingMessage]) -> str | None:
         """The content hash when this content is not approved and nothing was queued yet."""
         digest_hash = signoff.content_hash(messages)

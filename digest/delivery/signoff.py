@@ -120,6 +120,25 @@ def held_alert(occurrence: Occurrence, digest_hash: str, approved_before: bool) 
     )
 
 
+def ready_alert(occurrence: Occurrence, digest_hash: str) -> Alert:
+    """Told to the approvers ahead of its time: prepared, these figures, awaiting sign-off."""
+    moment = occurrence.due
+    due = f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M}"
+    return Alert(
+        key=Alert.key_for("ready", f"{occurrence.schedule.id}:{occurrence.key}:{digest_hash}"),
+        title=f"{schedule_title(occurrence.schedule.id)} ({occurrence.key}) is ready for "
+              f"sign-off: due {due}",
+        details=(
+            f"Its figures are fixed as rendered now (content {digest_hash[:12]}); if the data "
+            "change before it goes, it needs approving again.",
+            f"Look at it with: digest preview {occurrence.schedule.id} --on {occurrence.on}",
+            f"Approve it with: {approve_command(occurrence)}",
+        ),
+        action="Look at it, then approve it on the team's page (/staff) or with the command "
+               "below. It goes at its time only if approved; otherwise it is held and you are told.",
+    )  # fmt: skip
+
+
 def approvers_schedule(schedule: Schedule, alerts_to: tuple[str, ...]) -> Schedule:
     """The built-in alert schedule, addressed to the approvers and alerts_to."""
     to = tuple(dict.fromkeys(schedule.sign_off + alerts_to))

@@ -33,6 +33,7 @@ from digest.site.watch import Fingerprint, fingerprint
 
 log = logging.getLogger("digest")
 LOOKBACK = timedelta(days=7)  # how far back a restart looks for missed occurrences
+SIGN_OFF_AHEAD = timedelta(days=7)  # how early an occurrence needing sign-off is prepared
 HOUSEKEEPING_SECONDS = 5.0
 SEARCH_WINDOWS = (timedelta(days=2), timedelta(days=40), timedelta(days=400))
 
@@ -70,6 +71,8 @@ class Daemon:
     )  # (schedule, key) that waited for data
     bad_config: str | None = None
     leading: bool = False
+    # (schedule, key, site state) already prepared for sign-off
+    prepared: set[tuple[str, str, Fingerprint]] = field(default_factory=set)
 
     @classmethod
     def start(cls, loaded: LoadedSite, state: Store, transport: Callable[[Site], Transport],
@@ -88,6 +91,7 @@ class Daemon:
         self.reload(now)
         if self._lead(now):
             await self.run_due(now)
+            await self.prepare_sign_off(now)
             self._retain(now)
         await self.service.deliver()
 
@@ -133,6 +137,18 @@ class Daemon:
                 missed.append(occurrence)
         if missed:
             self._record_missed(missed, now)
+
+    async def prepare_sign_off(self, now: datetime) -> None:
+        """Occurrences that need sign-off in the next SIGN_OFF_AHEAD: rendered once for
+        each state of the site, and their approvers told when they are ready."""
+        for occurrence in calendar.occurrences_between(self.site, now, now + SIGN_OFF_AHEAD):
+            if not occurrence.schedule.sign_off or occurrence.due <= now:
+                continue
+            key = (occurrence.schedule.id, occurrence.key, self.seen)
+            if key in self.prepared:
+                continue
+            self.prepared.add(key)
+            await self.service.ready_for_sign_off(occurrence)
 
     def _may_wait(self, occurrence: Occurrence, now: datetime) -> bool:
         # A publication's digest that waits for its data is tried on each tick until
