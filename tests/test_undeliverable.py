@@ -76,3 +76,24 @@ def test_check_smtp_tries_the_server_and_sends_nothing(
         out = capsys.readouterr().out
         assert out.startswith("schedules.toml:") and "refuses the sender" in out and "553" in out
         assert server.received == []
+
+
+def test_send_exits_1_while_messages_still_retry_and_a_resumed_send_says_what_it_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = send_by_smtp(write_site(tmp_path / "site"), server.port)
+        server.handler.refuse("chair@example.gov.uk", 451, times=1)  # try again later, once
+        assert main(site, "send", "daily", "--on", "2026-11-26") == 1
+        assert "1 message(s) still retrying" in capsys.readouterr().err
+        assert states(site) == {"sent": 1, "retrying": 1}
+        store = open_store(site)
+        try:  # the retry is due now
+            with store.transaction() as connection:
+                connection.exec_driver_sql("UPDATE delivery SET next_attempt_at = created_at")
+        finally:
+            store.close()
+        assert main(site, "send", "daily", "--on", "2026-11-26") == 0
+        out = capsys.readouterr().out
+        assert "nothing new queued (2 already recorded); sent 1 that were waiting" in out
+        assert states(site) == {"sent": 2}

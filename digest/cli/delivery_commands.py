@@ -78,8 +78,12 @@ def cmd_send(args: argparse.Namespace) -> int:
         )
         return 1
     _print_outcome(service, occurrence, outcome)
+    retrying = store.counts(service.store, outcome.schedule_id, outcome.occurrence_key)["retrying"]
+    if retrying:
+        print(f"  {retrying} message(s) still retrying (the server said: try later); "
+              "'digest run' or 'digest retry' sends them when they are due", file=sys.stderr)
     failed = outcome.delivery.failed or outcome.skipped or outcome.delivery.transport_error
-    return 1 if failed else 0
+    return 1 if failed or retrying else 0
 
 
 def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome) -> None:
@@ -90,6 +94,9 @@ def _print_outcome(service: Service, occurrence: Occurrence, outcome: RunOutcome
         print(f"{name}: held, awaiting sign-off: nothing sent. Look at it with 'digest preview "
               f"{outcome.schedule_id} --on {occurrence.on}', approve it with "
               f"'digest approve {outcome.schedule_id} --on {occurrence.on} --by ID'")  # fmt: skip
+    elif outcome.nothing_new and outcome.delivery.sent:
+        print(f"{name}: nothing new queued ({outcome.already} already recorded); sent "
+              f"{outcome.delivery.sent} that were waiting; now {states}")  # fmt: skip
     elif outcome.nothing_new:
         print(f"{name}: nothing new to send: {outcome.already} already recorded ({states})")
     else:
