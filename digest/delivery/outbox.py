@@ -160,8 +160,7 @@ def enqueue(
                 if m.delivery_key not in ids:
                     continue
                 packed = pack(m)
-                bodies.append({"delivery_id": ids.pop(m.delivery_key), "recipe": None,
-                               "figures_part": None, **packed.row})  # fmt: skip
+                bodies.append({"delivery_id": ids.pop(m.delivery_key), **packed.row})
                 for key, data in packed.parts.items():
                     if key not in stored_parts:
                         stored_parts.add(key)

@@ -178,12 +178,7 @@ class Service:
         if signoff.is_approved(self.store, occurrence, digest_hash):
             return None
         alert = signoff.ready_alert(occurrence, digest_hash)
-        audience = signoff.approvers_schedule(occurrence.schedule, ())
-        told = alert_occurrence(self.site, alert, self.clock())
-        told = Occurrence(schedule=audience, key=told.key, due=told.due, on=told.on)
-        result = outbox.enqueue(self.store, _outgoing(batch_for(self.loaded, told, alert=alert)),
-                                self.clock())  # fmt: skip
-        if not result.added:
+        if not self._tell_approvers(occurrence, alert, also=()):
             return None
         log.info("ready for sign-off: %s", alert.title)
         await self.deliver()
@@ -205,12 +200,7 @@ class Service:
         before = any(d.action == signoff.APPROVED
                      for d in signoff.decisions(self.store, schedule.id, occurrence.key))  # fmt: skip
         alert = signoff.held_alert(occurrence, digest_hash, before)
-        audience = signoff.approvers_schedule(schedule, self.site.settings.alerts_to)
-        told = alert_occurrence(self.site, alert, self.clock())
-        told = Occurrence(schedule=audience, key=told.key, due=told.due, on=told.on)
-        result = outbox.enqueue(self.store, _outgoing(batch_for(self.loaded, told, alert=alert)),
-                                self.clock())  # fmt: skip
-        if result.added:
+        if self._tell_approvers(occurrence, alert, also=self.site.settings.alerts_to):
             log.warning("held: %s", alert.title)
             self.raised.append(alert.title)
         await_line = f"awaiting sign-off ({signoff.approve_command(occurrence)})"
@@ -219,6 +209,16 @@ class Service:
         report = await self.deliver()  # the notice goes now
         return RunOutcome(schedule.id, occurrence.key, 0, 0, (), report,
                           (alert.title,), held=digest_hash)  # fmt: skip
+
+    def _tell_approvers(self, occurrence: Occurrence, alert: Alert, also: tuple[str, ...]) -> bool:
+        """Queue a sign-off notice to the occurrence's approvers (and `also`); False when
+        the same notice was queued before."""
+        audience = signoff.approvers_schedule(occurrence.schedule, also)
+        told = alert_occurrence(self.site, alert, self.clock())
+        told = Occurrence(schedule=audience, key=told.key, due=told.due, on=told.on)
+        result = outbox.enqueue(self.store, _outgoing(batch_for(self.loaded, told, alert=alert)),
+                                self.clock())  # fmt: skip
+        return result.added > 0
 
     def _occurrence_alerts(
         self, occurrence: Occurrence, skipped: Sequence[str], stale: Sequence[MeasureStatus]

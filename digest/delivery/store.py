@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -473,7 +473,8 @@ class Packed:
 def pack(message: OutgoingMessage) -> Packed:
     """Split a message into what it shares with its variant and what is its own."""
     if not message.shared:
-        return Packed({"raw": message.raw, "figures": message.figures}, {})
+        return Packed({"raw": message.raw, "figures": message.figures, "recipe": None,
+                       "figures_part": None}, {})  # fmt: skip
     schedule, occurrence, raw = message.schedule_id, message.occurrence_key, message.raw
     own: list[bytes] = []
     recipe: list[str | int] = []
@@ -507,13 +508,7 @@ def unpack(connection: sa.Connection, rows: Sequence[Any]) -> list[tuple[bytes, 
             keys.update(k for k in json.loads(row.recipe) if isinstance(k, str))
         if row.figures_part:
             keys.add(row.figures_part)
-    parts: dict[str, bytes] = {}
-    ordered = sorted(keys)
-    for i in range(0, len(ordered), 500):
-        query = sa.select(MESSAGE_PART.c.key, MESSAGE_PART.c.data).where(
-            MESSAGE_PART.c.key.in_(ordered[i : i + 500])
-        )
-        parts.update((key, bytes(data)) for key, data in connection.execute(query))
+    parts = _part_data(connection, keys)
     out = []
     for row in rows:
         raw = bytes(row.raw or b"")
@@ -531,13 +526,18 @@ def unpack(connection: sa.Connection, rows: Sequence[Any]) -> list[tuple[bytes, 
     return out
 
 
-def figures_parts(connection: sa.Connection, keys: Sequence[str]) -> dict[str, str]:
+def figures_parts(connection: sa.Connection, keys: Iterable[str]) -> dict[str, str]:
     """Figures kept once per variant, by part key."""
-    found: dict[str, str] = {}
+    return {key: data.decode("utf-8") for key, data in _part_data(connection, keys).items()}
+
+
+def _part_data(connection: sa.Connection, keys: Iterable[str]) -> dict[str, bytes]:
+    """The shared bytes of these part keys, read 500 keys at a time."""
+    found: dict[str, bytes] = {}
     ordered = sorted(set(keys))
     for i in range(0, len(ordered), 500):
         query = sa.select(MESSAGE_PART.c.key, MESSAGE_PART.c.data).where(
             MESSAGE_PART.c.key.in_(ordered[i : i + 500])
         )
-        found.update((key, bytes(data).decode("utf-8")) for key, data in connection.execute(query))
+        found.update((key, bytes(data)) for key, data in connection.execute(query))
     return found

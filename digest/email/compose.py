@@ -73,5 +73,4 @@ def compose(
 
 
 def _assurance(content: Content) -> str:
-    statuses = {v.id: v.status for section in content.sections for v in section.measures}
-    return assurance_summary(list(statuses.values()))
+    return assurance_summary([view.status for view in content.views()])

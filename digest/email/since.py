@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from digest.email import words as fmt
-from digest.email.content import Content, Variant
+from digest.email.content import Variant
 from digest.model import LastSent, MeasureStatus
 
 SIGNALS = ("improvement", "concern")
@@ -26,7 +26,7 @@ def split_by_last_sent(
     """
     out: list[Variant] = []
     for variant in variants:
-        statuses = _statuses(variant.content)
+        statuses = tuple(view.status for view in variant.content.views())
         if not statuses:
             out.append(variant)
             continue
@@ -90,14 +90,6 @@ def _changes(status: MeasureStatus, row: Mapping[str, Any]) -> list[str]:
     elif old_signal in SIGNALS and status.variation == "common-cause":
         found.append("its signal has ended: back to normal variation")
     return [f"{m.title}: {', and '.join(found)}."] if found else []
-
-
-def _statuses(content: Content) -> tuple[MeasureStatus, ...]:
-    seen: dict[str, MeasureStatus] = {}
-    for section in content.sections:
-        for view in section.measures:
-            seen.setdefault(view.id, view.status)
-    return tuple(seen.values())
 
 
 def _digest(text: str) -> str:
