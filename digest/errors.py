@@ -70,3 +70,12 @@ class UsageError(DigestError):
     def __init__(self, message: str, *, argument: str | None = None) -> None:
         self.argument = argument
         super().__init__(message)
+
+
+class RunBroken(DigestError):
+    """An occurrence could not be composed (a template or data the checks let through):
+    its run is recorded as broken, and every other schedule goes on."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem

@@ -226,6 +226,11 @@ def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -
             f"failed: {f.schedule_id} {f.occurrence_key} to {f.recipient_id} <{f.email}>: {f.error}"
             for f in lookup.failed_deliveries(state)
         )
+    problems.extend(
+        f"could not be composed: {r.schedule_id} {r.occurrence_key}: {r.detail} (tried again "
+        "as soon as the file is corrected)"
+        for r in store.broken_runs(state)
+    )
     upcoming = []
     if site is not None:
         for occurrence in calendar.occurrences_between(site, now, now + timedelta(days=7))[:5]:

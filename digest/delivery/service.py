@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from digest.delivery import answers, outbox, signoff, store
 from digest.delivery.shown import last_sent
 from digest.delivery.store import Store
@@ -25,6 +27,7 @@ from digest.email.prepare import (
     waiting_for_data,
 )
 from digest.email.render import Batch
+from digest.email.trial import located
 from digest.email.words import (
     count_phrase,
     format_date,
@@ -32,6 +35,7 @@ from digest.email.words import (
     schedule_title,
     scorecard_title,
 )
+from digest.errors import RunBroken
 from digest.model import Alert, Clock, MeasureStatus, Occurrence, OutgoingMessage, Site
 from digest.site.load import LoadedSite
 
@@ -92,6 +96,18 @@ class Service:
             await self.deliver()  # the alert
             return waiting
         run_id = store.start_run(self.store, schedule.id, occurrence.key, self.clock())
+        try:
+            return await self._compose_and_send(occurrence, run_id)
+        except (SQLAlchemyError, OSError):
+            raise  # the store or the system: not this occurrence's fault
+        except Exception as exc:  # a template or data the checks let through: this one alone
+            problem = located(self.site.root, schedule.digest, exc)
+            store.finish_run(self.store, run_id, self.clock(), "broken", detail=str(problem))
+            log.error("%s %s could not be composed: %s", schedule.id, occurrence.key, problem)
+            raise RunBroken(problem) from exc
+
+    async def _compose_and_send(self, occurrence: Occurrence, run_id: int) -> RunOutcome:
+        schedule = occurrence.schedule
         loaded = answers.with_answers(self.loaded, self.store)  # requests and themes from the web
         statuses = statuses_for(loaded, occurrence.on)  # once: for the messages and the check
         batch = batch_for(loaded, occurrence, statuses=statuses,

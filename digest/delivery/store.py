@@ -388,6 +388,29 @@ def transport_problem(store: Store) -> RunRecord | None:
     return runs[0] if runs and runs[0].outcome == "unavailable" else None
 
 
+# A run that did not end: still going, broken while composing (tried again after an
+# edit), or left by a process that died (resumed by the next run).
+UNFINISHED = ("running", "broken", "interrupted")
+
+
+def broken_runs(store: Store, limit: int = 20) -> list[RunRecord]:
+    """Occurrences whose latest run could not be composed, newest first."""
+    latest = (
+        sa.select(sa.func.max(RUN.c.id).label("id"))
+        .group_by(RUN.c.schedule_id, RUN.c.occurrence_key)
+        .subquery()
+    )
+    query = (
+        sa.select(RUN)
+        .where(RUN.c.id.in_(sa.select(latest.c.id)), RUN.c.outcome == "broken")
+        .order_by(RUN.c.id.desc())
+        .limit(limit)
+    )
+    with store.transaction() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [RunRecord(**row) for row in rows]
+
+
 def has_run(store: Store, schedule_id: str, occurrence_key: str, *, finished: bool = False) -> bool:
     """Whether a run of this occurrence was ever started (or, with `finished`, ended:
     sent, nothing new, or recorded as missed)."""
@@ -395,7 +418,7 @@ def has_run(store: Store, schedule_id: str, occurrence_key: str, *, finished: bo
         RUN.c.schedule_id == schedule_id, RUN.c.occurrence_key == occurrence_key
     )
     if finished:
-        query = query.where(RUN.c.outcome != "running")
+        query = query.where(RUN.c.outcome.not_in(UNFINISHED))
     with store.transaction() as connection:
         return connection.execute(query.limit(1)).first() is not None
 

@@ -79,17 +79,24 @@ def _trial(
         for _ in batch_for(loaded, occurrence, alert=alert, recipient_ids=[audience[0].id]):
             pass
     except TemplateError as exc:
-        yield _located(site.root, occurrence.schedule.digest, exc)
+        yield located(site.root, occurrence.schedule.digest, exc)
 
 
-def _located(root: Path, kind: str, exc: TemplateError) -> Problem:
-    """The template file and line an error was raised at (Jinja keeps them in the traceback)."""
+def located(root: Path, kind: str, exc: Exception) -> Problem:
+    """The template file and line an error was raised at (Jinja keeps them in the
+    traceback); the kind's folder when it was raised outside any template."""
     folder = str(root / TEMPLATE_DIR)
     traceback = exc.__traceback__
-    where = (f"{TEMPLATE_DIR}/{kind}/body.html", 1)
+    where: tuple[str, int] | None = None
     while traceback is not None:
         filename = traceback.tb_frame.f_code.co_filename
         if filename.startswith(folder):
             where = (Path(filename).relative_to(root).as_posix(), traceback.tb_lineno)
         traceback = traceback.tb_next
-    return Problem(where[0], where[1], f"template error in digest {kind}: {exc.message or exc}")
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if where is None and isinstance(exc, TemplateError):
+        where = (f"{TEMPLATE_DIR}/{kind}/body.html", 1)
+    if where is None:
+        return Problem(f"{TEMPLATE_DIR}/{kind}", 1, f"digest {kind} could not be composed "
+                       f"({type(exc).__name__}: {message}): 'digest check' names what to correct")  # fmt: skip
+    return Problem(where[0], where[1], f"template error in digest {kind}: {message}")

@@ -9,10 +9,11 @@ a restart, a stall or two instances never skip or double one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -24,7 +25,8 @@ from digest.delivery.site import load_site
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.email.prepare import missing_data
-from digest.errors import ConfigError, Problem
+from digest.email.words import format_date, schedule_title
+from digest.errors import ConfigError, Problem, RunBroken
 from digest.model import Alert, Clock, Occurrence, Site
 from digest.schedule import lease
 from digest.site.load import LoadedSite
@@ -35,6 +37,7 @@ log = logging.getLogger("digest")
 LOOKBACK = timedelta(days=7)  # how far back a restart looks for missed occurrences
 SIGN_OFF_AHEAD = timedelta(days=7)  # how early an occurrence needing sign-off is prepared
 HOUSEKEEPING_SECONDS = 5.0
+ALERT_AGAIN = timedelta(days=1)  # a problem still there a day later is alerted again
 SEARCH_WINDOWS = (timedelta(days=2), timedelta(days=40), timedelta(days=400))
 
 
@@ -73,6 +76,9 @@ class Daemon:
     leading: bool = False
     # (schedule, key, site state) already prepared for sign-off
     prepared: set[tuple[str, str, Fingerprint]] = field(default_factory=set)
+    # (schedule, key) that could not be composed: the site state and time of the last try
+    broken: dict[tuple[str, str], tuple[Fingerprint, datetime]] = field(default_factory=dict)
+    bad_since: datetime | None = None  # when the refused edit was last alerted
 
     @classmethod
     def start(cls, loaded: LoadedSite, state: Store, transport: Callable[[Site], Transport],
@@ -90,12 +96,15 @@ class Daemon:
         """Reload edits, run what is due (or record what was missed), send what waits."""
         self.reload(now)
         if self._lead(now):
-            await self.run_due(now)
-            await self.prepare_sign_off(now)
-            self._retain(now)
+            # Each part on its own: whatever one of them meets, what waits is still sent.
+            for part in (self.run_due, self.prepare_sign_off, self._retain):
+                try:
+                    await part(now)
+                except Exception:
+                    log.exception("%s failed; the rest of the step goes on", part.__name__)
         await self.service.deliver()
 
-    def _retain(self, now: datetime) -> None:
+    async def _retain(self, now: datetime) -> None:
         """[retention], once a day (sign-off and retention: digest.delivery.retention)."""
         if not retention.purged_today(self.service.store, now):
             retention.purge(self.service.store, read_retention(self.site.root)[0], now)
@@ -131,8 +140,13 @@ class Daemon:
             if occurrence.due > now or self._done(occurrence):
                 continue
             late = now - occurrence.due
+            if self._still_broken(occurrence, now):
+                continue
             if late <= occurrence.schedule.catch_up or self._may_wait(occurrence, now):
-                await self._run(occurrence, late)
+                try:
+                    await self._run(occurrence, late)
+                except RunBroken as broken:
+                    self._broken(occurrence, broken, now)
             elif occurrence.due > self.since.get(occurrence.schedule.id, now):
                 missed.append(occurrence)
         if missed:
@@ -149,6 +163,25 @@ class Daemon:
                 continue
             self.prepared.add(key)
             await self.service.ready_for_sign_off(occurrence)
+
+    def _still_broken(self, occurrence: Occurrence, now: datetime) -> bool:
+        """A broken occurrence is tried again after an edit, or a day after its last try."""
+        tried = self.broken.get((occurrence.schedule.id, occurrence.key))
+        return tried is not None and tried[0] == self.seen and now - tried[1] < ALERT_AGAIN
+
+    def _broken(self, occurrence: Occurrence, broken: RunBroken, now: datetime) -> None:
+        """One schedule that cannot be composed blocks only itself; the team is told,
+        and told again if it is still broken a day later."""
+        self.broken[occurrence.schedule.id, occurrence.key] = (self.seen, now)
+        day = now.astimezone(calendar.site_timezone(self.site.settings)).date()
+        self.service.alert(Alert(
+            key=Alert.key_for("broken", f"{occurrence.schedule.id}/{occurrence.key}/{broken.problem}/{day}"),
+            title=f"{schedule_title(occurrence.schedule.id)} of {format_date(occurrence.on)} "
+                  "could not be composed: nothing of it was sent",
+            details=(str(broken.problem),),
+            action="Correct the file at the line named and save it: digest tries again at once. "
+                   "Every other schedule goes on as usual.",
+        ))  # fmt: skip
 
     def _may_wait(self, occurrence: Occurrence, now: datetime) -> bool:
         # A publication's digest that waits for its data is tried on each tick until
@@ -199,14 +232,14 @@ class Daemon:
     def reload(self, now: datetime) -> bool:
         """Pick up edited site files; a broken edit keeps the last good site and alerts once."""
         current = fingerprint(self.site.root)
-        if current == self.seen:
+        if current == self.seen and not self._alert_again(now):
             return False
         self.seen = current
         problems = self._try_load(now)
         if problems:
-            self._refuse(problems)
+            self._refuse(problems, now)
             return False
-        self.bad_config = None
+        self.bad_config = self.bad_since = None
         log.info("reloaded %s: %d schedules, %d publications", self.site.root,
                  len(self.site.schedules), len(self.site.publications))  # fmt: skip
         return True
@@ -224,14 +257,17 @@ class Daemon:
         self.service.loaded = loaded
         return []
 
-    def _refuse(self, problems: list[Problem]) -> None:
+    def _alert_again(self, now: datetime) -> bool:
+        return self.bad_since is not None and now - self.bad_since >= ALERT_AGAIN
+
+    def _refuse(self, problems: list[Problem], now: datetime) -> None:
         text = "\n".join(str(p) for p in problems)
-        if text == self.bad_config:
+        if text == self.bad_config and not self._alert_again(now):
             return
-        self.bad_config = text
+        self.bad_config, self.bad_since = text, now
         log.error("reload refused, keeping the last good configuration: %s", problems[0])
         self.service.alert(Alert(
-            key=Alert.key_for("config", text),
+            key=Alert.key_for("config", f"{text}/{now.isoformat()}"),  # each time it breaks
             title="An edit to the site was not taken up: the last good configuration is still running",
             details=tuple(str(p) for p in problems[:50]),
             action="Correct each file at the line named and save it: digest takes it up at once. "
@@ -249,17 +285,23 @@ def _missed_run(occurrence: Occurrence, now: datetime) -> dict[str, object]:
 
 
 class Runner:
-    """Drives a Daemon with APScheduler until stopped."""
+    """Drives a Daemon in real time until stopped.
+
+    The daemon's own loop takes every step; APScheduler only wakes it early, at the
+    instants the calendar names. A stop therefore never cancels a step: the step in
+    hand finishes its message, puts the rest of its claims back, and the loop ends.
+    """
 
     def __init__(self, daemon: Daemon, clock: Clock) -> None:
         self.daemon = daemon
         self.clock = clock
         self.lock = asyncio.Lock()
+        self.wake = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.jobs_for: Site | None = None
 
     async def tick(self) -> None:
-        """Housekeeping and firing share one lock: one step at a time."""
+        """One step, under one lock: reload, run what is due, deliver."""
         async with self.lock:
             try:
                 # Running for real, the database's clock says what is due: an instance
@@ -272,35 +314,46 @@ class Runner:
         if self.jobs_for is not self.daemon.site:
             self.schedule_jobs()
 
+    async def _wake(self) -> None:
+        self.wake.set()  # instant: the job never overlaps itself, nor is cut short
+
     def schedule_jobs(self) -> None:
-        """One job per schedule, woken by the calendar; rebuilt on every reload."""
+        """One wake-up per schedule, at the calendar's instants; rebuilt on every reload."""
         site = self.daemon.site
         for job in self.scheduler.get_jobs():
-            if job.id != "housekeeping":
-                job.remove()
+            job.remove()
         for schedule in site.schedules:
-            self.scheduler.add_job(self.tick, OccurrenceTrigger(site, schedule.id), id=schedule.id,
-                                   misfire_grace_time=None, coalesce=True, max_instances=1)  # fmt: skip
+            self.scheduler.add_job(self._wake, OccurrenceTrigger(site, schedule.id), id=schedule.id,
+                                   misfire_grace_time=None, coalesce=True)  # fmt: skip
         self.jobs_for = site
 
-    async def serve(self, stop: asyncio.Event, timezone: tzinfo | None = None) -> None:
+    async def serve(self, stop: asyncio.Event) -> None:
         self.daemon.service.stop = stop
-        self.scheduler.add_job(self.tick, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping",
-                               next_run_time=datetime.now(tz=timezone), coalesce=True, max_instances=1)  # fmt: skip
         self.schedule_jobs()
         self.scheduler.start()
         log.info("running %s: %d schedules; next: %s", self.daemon.site.root,
                  len(self.daemon.site.schedules), self.next_due())  # fmt: skip
-        await stop.wait()
-        self.scheduler.shutdown(wait=False)
-        async with self.lock:  # the step in hand finishes its message first
+        relay = asyncio.create_task(self._relay(stop))
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                await self.tick()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), HOUSEKEEPING_SECONDS)
+        finally:
+            relay.cancel()
+            self.scheduler.shutdown(wait=False)
             lease.release(self.daemon.service.store, self.daemon.holder)
         log.info("stopped")
+
+    async def _relay(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.wake.set()
 
     def next_due(self) -> str:
         times = [
             j.next_run_time
             for j in self.scheduler.get_jobs()
-            if j.id != "housekeeping" and j.next_run_time
+            if j.next_run_time
         ]
         return min(times).isoformat(timespec="minutes") if times else "nothing scheduled"

@@ -1,0 +1,82 @@
+"""Bad edits under `digest run`: the last good configuration runs on, a broken schedule
+blocks only itself, and the team is told naming the file and line, again a day later."""
+
+from __future__ import annotations
+
+from collections import Counter
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from digest.cli import main
+from digest.delivery import store
+from tests.test_scheduler import Clock, alerts, at, make_site, sent, start, step
+
+
+def alert_bodies(root: Path) -> list[str]:
+    found = []
+    for path in sorted((root / "outbox").glob("alert_*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        part = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+        found.append(f"{message['Subject']}\n{part.get_content()}")
+    return found
+
+
+def runs(root: Path, schedule_id: str) -> list[str]:
+    state = store.open_store(root)
+    return [r.outcome for r in store.recent_runs(state, 100, schedule_id)]
+
+
+def test_a_template_that_breaks_when_rendering_blocks_only_its_schedule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = make_site(tmp_path, "2026-11-23")
+    clock = Clock(at("2026-11-23T06:00"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-11-23T06:00"))
+    body = site / "templates/email/key-indicators/body.html"
+    good = body.read_text()
+    lines = good.splitlines(keepends=True)
+    lines.insert(4, "{{ 1 / 0 }}\n")  # parses, so a reload takes it; fails only when rendered
+    body.write_text("".join(lines))
+    for minute in ("07:30:01", "07:30:06", "07:30:11", "07:31", "07:40"):
+        step(daemon, clock, at(f"2026-11-23T{minute}"))
+    assert Counter(k[0] for k in sent(site))["daily"] == 0
+    assert runs(site, "daily") == ["broken"]  # one row, not one per step
+    (told,) = [b for b in alert_bodies(site) if "could not be composed" in b]
+    assert "templates/email/key-indicators/body.html:5:" in told
+    assert len(alerts(site)) == 1  # the alert itself was delivered, and only once
+    assert main(["--site", str(site), "status"]) == 1
+    assert "could not be composed: daily 2026-11-23: templates/email/key-indicators/body.html:5:" in (
+        capsys.readouterr().out
+    )
+    body.write_text(good)  # corrected: tried again at once, and sent
+    step(daemon, clock, at("2026-11-23T07:45"))
+    assert Counter(k[0] for k in sent(site))["daily"] == 2
+    assert runs(site, "daily")[0] == "ok"
+    main(["--site", str(site), "status"])
+    assert "could not be composed" not in capsys.readouterr().out
+
+
+def test_a_refused_edit_is_alerted_again_a_day_later_and_each_time_it_breaks(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path, "2026-11-23")
+    clock = Clock(at("2026-11-23T06:00"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-11-23T06:00"))
+    path = site / "schedules.toml"
+    good = path.read_text()
+    bad = good.replace('cron = "30 7 * * mon-fri"', 'cron = "30 7 * * mon-fry"')
+    path.write_text(bad)
+    step(daemon, clock, at("2026-11-23T06:01"))
+    step(daemon, clock, at("2026-11-23T18:00"))
+    assert len(alerts(site)) == 1
+    step(daemon, clock, at("2026-11-24T06:02"))  # still broken a day later: told again
+    assert len(alerts(site)) == 2
+    path.write_text(good)
+    step(daemon, clock, at("2026-11-24T06:03"))
+    path.write_text(bad)  # the very same mistake made again is a new problem to tell
+    step(daemon, clock, at("2026-11-24T06:04"))
+    assert len(alerts(site)) == 3
