@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,9 +39,19 @@ def test_a_send_killed_mid_run_is_finished_by_the_next_with_at_most_one_duplicat
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         at_kill = len(server.received)
+        status = subprocess.run(
+            [sys.executable, "-m", "digest.cli", "--site", str(site), "status", "--json"],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+        )  # fmt: skip
+        shown = [r["outcome"] for r in json.loads(status.stdout)["runs"] if r["schedule"] == "tracker"]
+        assert shown == ["interrupted"], status.stdout  # its process is gone: not "running"
         second = send(site)
         output, _ = second.communicate(timeout=300)
         assert second.returncode == 0, output
+        with sqlite3.connect(site / ".digest/state.db") as db:
+            outcomes = [o for (o,) in db.execute(
+                "SELECT outcome FROM run WHERE schedule_id = 'tracker' ORDER BY id")]  # fmt: skip
+        assert outcomes == ["interrupted", "ok"]
         copies: dict[str, list[str]] = defaultdict(list)
         for message in server.received:
             (rcpt,) = message.rcpt_tos

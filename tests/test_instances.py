@@ -203,3 +203,29 @@ def test_a_retry_is_dated_by_the_database_clock_not_the_instances(
     # Backoff from the database's now: had it been from the instance's (two hours
     # behind), the retry would be due at once and go again in a loop.
     assert next_at > before
+
+
+def test_a_run_whose_process_fell_silent_is_recorded_interrupted_not_running(
+    store: Store,
+) -> None:
+    from digest.delivery.heartbeat import interrupt_dead_runs
+
+    quiet = store_module.start_run(store, "tracker", "2026-11-12", store.now())
+    live = store_module.start_run(store, "daily", "2026-11-23", store.now())
+    with store.transaction() as connection:
+        run = store_module.RUN
+        connection.execute(run.update().where(run.c.id == quiet).values(holder="quiet@elsewhere/1"))
+        connection.execute(run.update().where(run.c.id == live).values(holder="beating@elsewhere/2"))
+    beat(store, "quiet@elsewhere/1")
+    beat(store, "beating@elsewhere/2")
+    with store.transaction() as connection:
+        connection.execute(
+            HEARTBEAT_TABLE.update()
+            .where(HEARTBEAT_TABLE.c.holder == "quiet@elsewhere/1")
+            .values(alive_at=database_now(connection) - 2 * HEARTBEAT_TTL)
+        )
+    assert interrupt_dead_runs(store, store.now()) == 1
+    outcomes = {r.id: r.outcome for r in store_module.recent_runs(store)}
+    assert outcomes == {quiet: "interrupted", live: "running"}
+    # interrupted is not finished: the scheduler runs the occurrence again
+    assert not store_module.has_run(store, "tracker", "2026-11-12", finished=True)

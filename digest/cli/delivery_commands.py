@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -12,7 +13,7 @@ from typing import Any
 
 from digest import calendar
 from digest.cli.site_commands import find_schedule, local_today, occurrence_for, open_site
-from digest.delivery import lookup, outbox, retention, store
+from digest.delivery import heartbeat, lookup, outbox, retention, store
 from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service, delivery_workers
 from digest.delivery.site import load_site
@@ -208,7 +209,11 @@ def _stale_problems(loaded: LoadedSite, today: date) -> list[str]:
 
 def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -> dict[str, Any]:
     zone = calendar.site_timezone(site.settings) if site is not None else None
-    runs = [_run_row(r, zone) for r in store.recent_runs(state, 10)]
+    recent = store.recent_runs(state, 10)
+    running = {r.holder for r in recent if r.outcome == "running" and r.holder}
+    dead = heartbeat.dead_holders(state, running, state.now()) if running else set()
+    runs = [_run_row(_interrupted(r) if r.holder in dead and r.outcome == "running" else r, zone)
+            for r in recent]  # fmt: skip
     deliveries = store.counts(state)
     if (down := store.transport_problem(state)) is not None:
         waiting = sum(deliveries.get(s, 0) for s in ("pending", "retrying", "sending"))
@@ -242,6 +247,11 @@ def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -
     purged = retention.purged_totals(state)
     return {"deliveries": deliveries, "runs": runs, "next": upcoming, "problems": problems,
             "purged": {"messages": purged.messages, "records": purged.records}}  # fmt: skip
+
+
+def _interrupted(run: store.RunRecord) -> store.RunRecord:
+    """A run whose process died, as the next run will record it."""
+    return dataclasses.replace(run, outcome=heartbeat.INTERRUPTED)
 
 
 def _run_row(run: store.RunRecord, zone: tzinfo | None) -> dict[str, Any]:

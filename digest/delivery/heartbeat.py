@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from digest.delivery.store import DELIVERY, Delivery, Store, UtcDateTime, database_now
+from digest.delivery.instances import local_pid, process_exists
+from digest.delivery.store import DELIVERY, RUN, Delivery, Store, UtcDateTime, database_now
 
 HEARTBEAT_TTL = timedelta(seconds=float(os.environ.get("DIGEST_HEARTBEAT_SECONDS", "") or 60))
 BEAT_EVERY = HEARTBEAT_TTL / 6  # several beats per TTL: one late beat is no death
@@ -57,3 +58,37 @@ class Pulse:
         if time.monotonic() - self.last >= BEAT_EVERY.total_seconds():
             beat(self.store, self.holder)
             self.last = time.monotonic()
+
+
+INTERRUPTED = "interrupted"
+_INTERRUPTED_DETAIL = "its process stopped before it finished; the next run of it resumes it"
+
+
+def dead_holders(store: Store, holders: set[str], now: datetime) -> set[str]:
+    """Those of `holders` known dead: a process of this machine that is gone, or one
+    whose heartbeat fell silent. One with no heartbeat elsewhere is not judged."""
+    dead = {h for h in holders if (pid := local_pid(h)) is not None and not process_exists(pid)}
+    others = holders - dead
+    if others:
+        query = sa.select(_H.holder).where(_H.holder.in_(others), _H.alive_at <= now - HEARTBEAT_TTL)
+        with store.transaction() as connection:
+            dead |= set(connection.execute(query).scalars())
+    return dead
+
+
+def interrupt_dead_runs(store: Store, now: datetime) -> int:
+    """Runs left `running` by a process that died are recorded as interrupted (and run
+    again, like any unfinished run); returns how many."""
+    query = sa.select(RUN.c.holder).where(RUN.c.outcome == "running", RUN.c.holder.is_not(None))
+    with store.transaction() as connection:
+        holders = {h for h in connection.execute(query.distinct()).scalars() if h}
+    dead = dead_holders(store, holders, now) if holders else set()
+    if not dead:
+        return 0
+    statement = (
+        RUN.update()
+        .where(RUN.c.outcome == "running", RUN.c.holder.in_(dead))
+        .values(outcome=INTERRUPTED, finished_at=now, detail=_INTERRUPTED_DETAIL)
+    )
+    with store.transaction() as connection:
+        return int(connection.execute(statement).rowcount)

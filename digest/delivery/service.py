@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from digest.delivery import answers, outbox, signoff, store
+from digest.delivery import answers, heartbeat, outbox, signoff, store
 from digest.delivery.shown import last_sent
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
@@ -117,13 +117,14 @@ class Service:
             messages = list(messages)
             if held := self._held(occurrence, messages):
                 return await self._record_held(run_id, occurrence, held)
+        sent_before = store.counts(self.store, schedule.id, occurrence.key).get("sent", 0)
         result = outbox.enqueue(self.store, messages, self.clock())
         skipped = tuple(str(p) for p in batch.problems)
         stale = stale_shown(occurrence, statuses)
         alerts = list(self._occurrence_alerts(occurrence, skipped, stale))
         report = await self.deliver()
         mine = store.counts(self.store, schedule.id, occurrence.key)
-        outcome = _outcome(result, mine)
+        outcome = _outcome(result, mine, sent_before)
         store.finish_run(
             self.store, run_id, self.clock(), outcome, added=result.added,
             already=result.already, sent=mine.get("sent", 0), failed=mine.get("failed", 0),
@@ -154,6 +155,7 @@ class Service:
     async def deliver(self) -> DeliveryReport:
         """Send everything due; failures that are final raise one alert per pass."""
         outbox.recover_abandoned(self.store, self.clock())
+        heartbeat.interrupt_dead_runs(self.store, self.lease_now())
         if not outbox.anything_due(self.store, self.lease_now()):
             return DeliveryReport()
         report = await self._deliver(self.progress)
@@ -305,8 +307,10 @@ def _stale_line(status: MeasureStatus) -> str:
     return f"{status.measure.title} ({status.measure.id}): latest figure {latest}"
 
 
-def _outcome(result: outbox.EnqueueResult, counts: dict[str, int]) -> str:
-    if result.added == 0 and result.already > 0 and counts.get("sent", 0) == result.already:
+def _outcome(result: outbox.EnqueueResult, counts: dict[str, int], sent_before: int) -> str:
+    """`nothing-new` only when every message was sent before this run (a resumed run
+    that sent the rest is `ok`)."""
+    if result.added == 0 and result.already > 0 and sent_before == result.already:
         return "nothing-new"
     if counts.get("failed", 0):
         return "partial"

@@ -156,6 +156,7 @@ class Run(SQLModel, table=True):
     sent: int = 0
     failed: int = 0
     detail: str | None = Field(default=None, sa_type=sa.Text)
+    holder: str | None = Field(default=None, max_length=300)  # the process running it
 
 
 DELIVERY: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -319,6 +320,7 @@ class RunRecord:
     sent: int
     failed: int
     detail: str | None
+    holder: str | None = None
 
 
 def start_run(store: Store, schedule_id: str, occurrence_key: str, now: datetime) -> int:
@@ -328,6 +330,7 @@ def start_run(store: Store, schedule_id: str, occurrence_key: str, now: datetime
         "occurrence_key": occurrence_key,
         "started_at": now,
         "outcome": "running",
+        "holder": worker_id(),
     }
     with store.transaction() as connection:
         run_id = connection.execute(RUN.insert().values(values).returning(RUN.c.id)).scalar_one()
