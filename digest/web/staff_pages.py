@@ -89,7 +89,8 @@ async def history_page(request: Request) -> Response:
     )  # fmt: skip
     entries = audit.history(ctx.store, query, limit=HISTORY_SHOWN)
     values = {"title": "The audit", "entries": entries, "asked": asked, "nav": "history",
-              "schedules": [s.id for s in ctx.site.schedules], "shown": HISTORY_SHOWN}  # fmt: skip
+              "schedules": [s.id for s in ctx.site.schedules], "shown": HISTORY_SHOWN,
+              "local": ctx.local}  # fmt: skip
     return page(request, "staff_history.html", values)
 
 
