@@ -1,5 +1,6 @@
 """The team signs in through the emailed link a real SMTP server received, approves the held
-tracker in a real browser (Playwright, Debian's Chromium), and the members' messages arrive."""
+tracker in a real browser (Playwright, Debian's Chromium), and the members' messages arrive;
+a preview shows in its frame."""
 
 from __future__ import annotations
 
@@ -111,6 +112,10 @@ def test_staff_sign_in_by_email_and_approve_the_held_tracker(
             page.goto(f"{base}/staff/history?recipient=member-a")
             assert "social-care:2026-10-31" in page.content()
             shoot(page, "staff-history")
+            page.goto(f"{base}/staff/preview?schedule=tracker&on=2026-11-12&recipient=member-a")
+            email = page.frame_locator("iframe.preview").locator("body")
+            assert "Dear Cllr A" in email.inner_text()  # framed, styled, nothing run
+            shoot(page, "staff-preview")
             browser.close()
         arrived = {r for m in smtp.received for r in m.rcpt_tos}
     assert arrived >= MEMBERS

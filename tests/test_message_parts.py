@@ -24,7 +24,7 @@ from digest.delivery.store import (
 )
 from digest.email.render import build_messages
 from digest.model import Recipient
-from digest.site.retention import Retention
+from digest.site.retention import Period, Retention
 
 NOW = datetime(2026, 11, 12, 9, 0).astimezone()
 MEMBERS = tuple(
@@ -81,7 +81,7 @@ def test_purging_the_bytes_drops_the_shared_parts_but_keeps_the_figures(store: S
     for c in claim(store, NOW, 1000):
         record_sent(store, c, NOW)
     later = NOW + timedelta(days=800)
-    purged = purge(store, Retention(messages=timedelta(days=731), records=timedelta(days=3000)), later)
+    purged = purge(store, Retention(messages=Period(days=731), records=Period(days=3000)), later)
     assert purged.messages == len(messages)
     one = messages[0]
     (entry,) = history(store, HistoryQuery(recipient_id=one.recipient.id))

@@ -110,10 +110,10 @@ def test_every_staff_post_needs_its_form_token(app: WebApp) -> None:
         app.client.post("/staff/sign-in", data={"email": "perf@example.gov.uk"}).status_code == 400
     )
     sign_in(app)
-    for path in ("/staff/approve", "/staff/sign-out"):
+    for path in ("/staff/approve", "/staff/sign-out", "/staff/send-again"):
         assert (
             app.client.post(path, data={"schedule": "tracker", "on": "2026-11-12"}).status_code
-            == 400
+            == 403
         )
     link = "/staff/link/x"
     assert app.client.post(link, data={}).status_code == 400

@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from digest.calendar.due import find_schedule, occurrence_for
 from digest.cli.delivery_commands import service_for
-from digest.cli.site_commands import find_schedule, local_today, occurrence_for
+from digest.cli.site_commands import local_today
 from digest.delivery import approval, audit, lookup, retention, store
 from digest.delivery.audit import HistoryEntry, HistoryQuery
 from digest.site.config import read_config
@@ -37,21 +37,10 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return 1 if done.run.delivery.failed or done.run.delivery.transport_error else 0
 
 
-def _bound(day: date | None, zone: ZoneInfo, *, after: bool) -> datetime | None:
-    if day is None:
-        return None
-    return datetime.combine(day + timedelta(days=1 if after else 0), time(), tzinfo=zone)
-
-
 def history_query(args: argparse.Namespace) -> HistoryQuery:
     settings = read_config(args.site).settings
     zone = ZoneInfo(settings.timezone if settings else "UTC")
-    return HistoryQuery(
-        recipient_id=args.recipient,
-        schedule_id=args.schedule,
-        start=_bound(args.start, zone, after=False),
-        end=_bound(args.end, zone, after=True),
-    )
+    return HistoryQuery.of_days(zone, args.recipient, args.schedule, args.start, args.end)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from digest import calendar
-from digest.cli.site_commands import find_schedule, local_today, occurrence_for, open_site
+from digest.calendar.due import find_schedule, occurrence_for
+from digest.cli.site_commands import local_today, open_site
 from digest.delivery import heartbeat, lookup, outbox, retention, store
 from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service, delivery_workers
@@ -21,6 +22,7 @@ from digest.delivery.transports import transport_for
 from digest.email.prepare import (
     batch_for,
     stale_shown,
+    stale_statuses,
     statuses_for,
     unloaded_line,
     unloaded_publications,
@@ -202,8 +204,7 @@ def _stale_problems(loaded: LoadedSite, today: date) -> list[str]:
     return [
         f"stale: {s.measure.id} ({s.measure.title}): latest figures are for "
         f"{s.period_end.isoformat() if s.period_end else 'no period'}; newer ones are due"
-        for s in statuses_for(loaded, today)
-        if s.stale
+        for s in stale_statuses(loaded, today)
     ]
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from digest import calendar
+from digest.calendar.due import find_schedule, occurrence_for
 from digest.cli.report import indicator_rows, indicators_table, measure_explanation
 from digest.delivery.lookup import existing_store
 from digest.delivery.shown import last_sent, last_shown
@@ -19,7 +19,7 @@ from digest.delivery.transports import transport_for
 from digest.email.prepare import batch_for, statuses_for, unloaded_line, unloaded_publications
 from digest.email.trial import rendering_problems, template_problems
 from digest.errors import ConfigError, DeliveryError, Problem, UsageError
-from digest.model import Clock, Occurrence, Schedule, Site
+from digest.model import Clock, Site
 from digest.site.load import LoadedSite
 
 
@@ -110,33 +110,6 @@ def _last_shown(root: Path) -> dict[str, dict[str, float]]:
     """What digests last showed, from the store if the site has one (never creating it)."""
     store = existing_store(root)
     return last_shown(store) if store is not None else {}
-
-
-def find_schedule(site: Site, schedule_id: str) -> Schedule:
-    schedule = site.schedule(schedule_id)
-    if schedule is None:
-        known = ", ".join(s.id for s in site.schedules)
-        raise UsageError(f'no schedule "{schedule_id}" in schedules.toml (schedules: {known})')
-    return schedule
-
-
-def occurrence_for(site: Site, schedule: Schedule, on: date) -> Occurrence:
-    """The occurrence due on `on`, or a usage error saying which dates are due."""
-    occurrence = calendar.occurrence_due_on(site, schedule, on)
-    if occurrence is not None:
-        return occurrence
-    if schedule.after:
-        due = [d.isoformat() for d in calendar.fire_dates(site, schedule, on)]
-        if not due:
-            raise UsageError(
-                f'no publication of "{schedule.after}" on or before {on}: record one with digest publish'
-            )
-        raise UsageError(
-            f'"{schedule.id}" is not due on {on}: it is due on {", ".join(due)} (one date per publication)'
-        )
-    raise UsageError(
-        f'"{schedule.id}" is not due on {on} ({schedule.cron}{", working days only" if schedule.working_days_only else ""})'
-    )
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -21,6 +22,17 @@ class HistoryQuery:
     schedule_id: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+    @classmethod
+    def of_days(cls, zone: ZoneInfo, recipient_id: str | None = None,
+                schedule_id: str | None = None, start: date | None = None,
+                end: date | None = None) -> HistoryQuery:  # fmt: skip
+        """From local dates, `end` included (`digest history --from --to`, the audit page)."""
+        return cls(recipient_id, schedule_id, _midnight(start, zone, 0), _midnight(end, zone, 1))
+
+
+def _midnight(day: date | None, zone: ZoneInfo, later: int) -> datetime | None:
+    return None if day is None else datetime.combine(day + timedelta(days=later), time(), zone)
 
 
 @dataclass(frozen=True)

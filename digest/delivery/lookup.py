@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from digest.delivery.store import DELIVERY, FAILED, Store, database_url, open_store
 
+_D = DELIVERY.c
+
 
 def delivery_states(store: Store, schedule_id: str, occurrence_key: str) -> dict[str, str]:
     """Each delivery key of one occurrence with its state: what a dry run compares with."""
@@ -28,25 +30,25 @@ class FailedDelivery:
     recipient_id: str
     email: str
     error: str
+    id: int = 0  # the delivery's row, for the team's "Send again"
+    name: str = ""
 
 
 def failed_deliveries(store: Store, limit: int = 20) -> list[FailedDelivery]:
     """The most recent deliveries that failed for good, with the server's reason."""
     query = (
         sa.select(
-            DELIVERY.c.schedule_id,
-            DELIVERY.c.occurrence_key,
-            DELIVERY.c.recipient_id,
-            DELIVERY.c.email,
-            DELIVERY.c.last_error,
+            _D.schedule_id, _D.occurrence_key, _D.recipient_id, _D.email, _D.last_error, _D.id,
+            _D.recipient_name,
         )
-        .where(DELIVERY.c.state == FAILED)
-        .order_by(DELIVERY.c.id.desc())
+        .where(_D.state == FAILED)
+        .order_by(_D.id.desc())
         .limit(limit)
     )
     with store.transaction() as connection:
         rows = connection.execute(query).all()
-    return [FailedDelivery(s, o, r, e, error or "no reason recorded") for s, o, r, e, error in rows]
+    return [FailedDelivery(s, o, r, e, error or "no reason recorded", i, n)
+            for s, o, r, e, error, i, n in rows]  # fmt: skip
 
 
 def existing_store(site_root: Path) -> Store | None:

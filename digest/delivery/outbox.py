@@ -366,8 +366,11 @@ def recover_abandoned(store: Store, now: datetime) -> int:
         return int(connection.execute(statement).rowcount)
 
 
-def requeue_failed(store: Store, now: datetime, schedule_id: str | None = None) -> int:
-    """Give failed deliveries a fresh start (`digest retry --failed`); returns how many."""
+def requeue_failed(
+    store: Store, now: datetime, schedule_id: str | None = None, delivery_id: int | None = None
+) -> int:
+    """Give failed deliveries (of one schedule, or just one) a fresh start (`digest retry
+    --failed`, the team's "Send again"); returns how many."""
     statement = (
         DELIVERY.update()
         .where(_D.state == FAILED)
@@ -377,5 +380,7 @@ def requeue_failed(store: Store, now: datetime, schedule_id: str | None = None) 
     )
     if schedule_id is not None:
         statement = statement.where(_D.schedule_id == schedule_id)
+    if delivery_id is not None:
+        statement = statement.where(_D.id == delivery_id)
     with store.transaction() as connection:
         return int(connection.execute(statement).rowcount)

@@ -30,8 +30,8 @@ def _when() -> sa.ColumnElement[datetime]:
 
 def purge(store: Store, retention: Retention, now: datetime) -> Purged:
     """Delete what is past its time; logged, and kept as a run for `status`."""
-    old_bytes = sa.select(DELIVERY.c.id).where(_when() < now - retention.messages)
-    old_records = sa.select(DELIVERY.c.id).where(_when() < now - retention.records)
+    old_bytes = sa.select(DELIVERY.c.id).where(_when() < retention.messages.before(now))
+    old_records = sa.select(DELIVERY.c.id).where(_when() < retention.records.before(now))
     with store.transaction() as connection:
         emptied = connection.execute(
             SENT_MESSAGE.update()
@@ -45,7 +45,7 @@ def purge(store: Store, retention: Retention, now: datetime) -> Purged:
             DELIVERY.delete().where(DELIVERY.c.id.in_(old_records))
         ).rowcount
         connection.execute(_unused_parts())
-        cutoff = now - retention.records
+        cutoff = retention.records.before(now)
         connection.execute(
             RUN.delete().where(RUN.c.started_at < cutoff, RUN.c.schedule_id != PURGE_SCHEDULE)
         )

@@ -50,6 +50,11 @@ def statuses_for(
     )
 
 
+def stale_statuses(loaded: LoadedSite, today: date) -> list[MeasureStatus]:
+    """Measures whose figures are not current on `today` (`digest status`, the team's pages)."""
+    return [s for s in statuses_for(loaded, today) if s.stale]
+
+
 def missing_data(loaded: LoadedSite, publication: Publication) -> list[Measure]:
     """The publication's scorecard measures with no row (a value or a statistical
     code) for its period: until they are loaded, its digests would show older figures."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from digest.calendar.months import months_before
 from digest.errors import Problem
 from digest.settings import RETENTION
 from digest.site.config import SCHEDULES
@@ -14,26 +15,43 @@ from digest.site.fields import Table
 from digest.site.toml import TomlSyntaxError, parse
 
 PERIOD = re.compile(r"^\s*(\d+)\s+(day|month|year)s?\s*$")
-DAYS = {"day": 1, "month": 31, "year": 366}  # generous: never purged a day early
+MONTHS = {"month": 1, "year": 12}
 
 
-def period(text: str) -> timedelta | None:
-    """ "2 years", "18 months" or "90 days" as a length of time, or None."""
+@dataclass(frozen=True)
+class Period:
+    """A length of calendar time: days, or whole calendar months (a year is 12)."""
+
+    months: int = 0
+    days: int = 0
+
+    def before(self, instant: datetime) -> datetime:
+        """The instant this long before `instant`: "6 months" before 31 August is 28 February."""
+        return months_before(instant, self.months) - timedelta(days=self.days)
+
+    def longest(self) -> timedelta:
+        """At most how long it is (months of 31 days): exact for comparing months with months."""
+        return timedelta(days=self.days + 31 * self.months)
+
+
+def period(text: str) -> Period | None:
+    """ "2 years", "18 months" or "90 days" as a period, or None."""
     found = PERIOD.match(text)
     if found is None:
         return None
-    return timedelta(days=int(found.group(1)) * DAYS[found.group(2)])
+    count, unit = int(found.group(1)), found.group(2)
+    return Period(days=count) if unit == "day" else Period(months=count * MONTHS[unit])
 
 
 @dataclass(frozen=True)
 class Retention:
     """`[retention]`: the bytes kept `messages` long, the records `records` long."""
 
-    messages: timedelta = timedelta(days=2 * 366)
-    records: timedelta = timedelta(days=6 * 366)
+    messages: Period = Period(months=24)
+    records: Period = Period(months=72)
 
 
-def _period(table: Table, key: str) -> timedelta | None:
+def _period(table: Table, key: str) -> Period | None:
     text = table.text(key, RETENTION[key].default)
     if text is None:
         return None
@@ -60,6 +78,7 @@ def read_retention(root: Path) -> tuple[Retention, list[Problem]]:
     table = Table(SCHEDULES, lines, "retention", 0, raw, problems)
     table.check_keys(RETENTION.keys())
     messages, records = _period(table, "messages"), _period(table, "records")
-    if messages and records and records < messages:
+    if messages and records and records.longest() < messages.longest():
         table.problem("records", "records must be kept at least as long as messages")
     return Retention(messages or Retention.messages, records or Retention.records), problems
+

@@ -1,4 +1,4 @@
-"""The Starlette application: members' pages on signed links, and a health check."""
+"""The Starlette application: members' pages on signed links, the team's pages, a health check."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from digest.web.deep_dive import deep_dive_confirm, deep_dive_page
 from digest.web.pages import refusal_page
 from digest.web.security import AccessLog, SecurityHeaders
 from digest.web.staff_auth import link_page, link_use, sign_in_ask, sign_in_page, sign_out
-from digest.web.staff_pages import approve, history_page, home, message_eml
+from digest.web.staff_data import answers_page, data_page
+from digest.web.staff_pages import approve, history_page, home, message_eml, send_again
+from digest.web.staff_preview import preview_email, preview_page
 from digest.web.view import view_page
 
 STYLE = (Path(__file__).parent / "templates" / "style.css").read_text(encoding="utf-8")
@@ -55,6 +57,11 @@ ROUTES = [
     Route("/staff/link/{token}", link_use, methods=["POST"]),
     Route("/staff/sign-out", sign_out, methods=["POST"]),
     Route("/staff/approve", approve, methods=["POST"]),
+    Route("/staff/send-again", send_again, methods=["POST"]),
+    Route("/staff/data", data_page, methods=["GET"]),
+    Route("/staff/answers", answers_page, methods=["GET"]),
+    Route("/staff/preview", preview_page, methods=["GET"]),
+    Route("/staff/preview/email", preview_email, methods=["GET"]),
     Route("/staff/history", history_page, methods=["GET"]),
     Route("/staff/message/{id:int}.eml", message_eml, methods=["GET"]),
 ]

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 
 from digest.delivery import answers
+from digest.delivery.site import load_site as load_for_sending
 from digest.delivery.store import Store
 from digest.email.links import Link, LinkError, Purpose, verify
 from digest.errors import ConfigError
 from digest.model import Clock, Recipient, Site
-from digest.site.load import load_site
+from digest.site.load import LoadedSite, load_site
 from digest.site.watch import Fingerprint, fingerprint
 from digest.site.web import WebSettings
 
@@ -77,6 +78,18 @@ class WebContext:
     @property
     def site(self) -> Site:
         return self.source.current()
+
+    def today(self) -> date:
+        return self.local(self.clock()).date()
+
+    def loaded(self, *, with_observations: bool = True) -> LoadedSite:
+        """The site read afresh for sending or showing figures (its data and signed links)."""
+        try:
+            return load_for_sending(self.source.root, self.today(), secret=self.secret,
+                                    with_observations=with_observations)  # fmt: skip
+        except ConfigError:
+            raise Refusal(503, "The site's files have problems",
+                          "Run 'digest check', mend what it lists, then open this page again.") from None  # fmt: skip
 
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(ZoneInfo(self.site.settings.timezone))

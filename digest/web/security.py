@@ -20,6 +20,9 @@ MESSAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# A preview of an email that is not sent yet: the same, framed only by the team's preview page.
+PREVIEW_POLICY = MESSAGE_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+PAGE_WITH_PREVIEW_POLICY = PAGE_POLICY + "; frame-src 'self'"
 HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",

@@ -34,6 +34,7 @@ COOKIE = "digest_staff"
 SIGN_IN_FORM = "staff-sign-in"
 ASKS_PER_WINDOW = 3  # per address and per client, in LINK_SECONDS
 SCHEDULE_ID = "staff-sign-in"
+MAX_FIELD = 1000  # no staff form field is longer
 
 
 def _serializer(secret: str, what: str) -> URLSafeSerializer:
@@ -85,13 +86,13 @@ async def sign_in_ask(request: Request) -> Response:
     return page(request, "staff_sign_in_sent.html", {"title": "Check your email"})
 
 
-def _used(ctx: WebContext, bound: str, token: object) -> None:
+def _used(ctx: WebContext, bound: str, token: object, refused: int = 400) -> None:
     from digest.email.links import LinkError
 
     try:
         nonce = check_form_token(ctx.secret, bound, str(token) if token else None, ctx.clock())
     except LinkError as exc:
-        raise Refusal(400, "This form does not work", exc.reason) from None
+        raise Refusal(refused, "This form does not work", exc.reason) from None
     if not answers.use_form(ctx.store, nonce, ctx.clock()):
         raise Refusal(409, "Already sent", "This form was sent already: open the page again.")
 
@@ -179,11 +180,12 @@ def staff_form(ctx: WebContext, person: Recipient) -> str:
 
 
 async def check_staff_post(request: Request) -> tuple[Recipient, dict[str, str]]:
-    """A staff POST: signed in, with a fresh form token of this person, used once."""
+    """A staff POST: signed in, with a fresh form token of this person, used once
+    (403 without one: a signed-in browser sent a form from elsewhere)."""
     ctx = context(request)
     person = signed_in(request)
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    _used(ctx, f"staff:{person.id}", form.get("form_token"))
+    form = {k: str(v)[:MAX_FIELD] for k, v in (await request.form(max_files=0)).items()}
+    _used(ctx, f"staff:{person.id}", form.get("form_token"), refused=403)
     return person, form
 
 

@@ -1,19 +1,21 @@
-"""The team's pages: what is held and due, recent runs and failures, sign-off, the audit."""
+"""The team's pages: what is held and due, recent runs and failures (sent again), sign-off,
+the audit."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from digest import calendar
-from digest.delivery import approval, audit, store
+from digest.delivery import approval, audit, lookup, outbox, store
 from digest.delivery.audit import HistoryQuery
 from digest.delivery.service import Service
-from digest.delivery.site import load_site
 from digest.delivery.transports import transport_for
 from digest.errors import DigestError
 from digest.model import Occurrence
@@ -21,7 +23,11 @@ from digest.web.context import Refusal, WebContext, context
 from digest.web.pages import page
 from digest.web.staff_auth import check_staff_post, signed_in, staff_form
 
+log = logging.getLogger("digest.web")
 DUE_DAYS = 21
+FAILURES_SHOWN = 50
+HISTORY_SHOWN = 200
+MAX_QUERY = 100  # no id or date is longer
 
 
 def _held(ctx: WebContext) -> list[tuple[str, str]]:
@@ -59,11 +65,11 @@ def _home_values(ctx: WebContext, request: Request) -> dict[str, Any]:
     runs = [{"schedule": r.schedule_id, "key": r.occurrence_key, "outcome": r.outcome,
              "started": f"{ctx.local(r.started_at):%d %b %H:%M}", "sent": r.sent,
              "failed": r.failed, "detail": r.detail} for r in store.recent_runs(ctx.store)]  # fmt: skip
-    failures = [
-        e for e in audit.history(ctx.store, HistoryQuery(), limit=500) if e.state == "failed"
-    ]
+    failures = [{"failure": f, "form": staff_form(ctx, person)}
+                for f in lookup.failed_deliveries(ctx.store, limit=FAILURES_SHOWN)]  # fmt: skip
     return {"title": "The team's pages", "person": person, "held": held, "due": due[:30],
-            "runs": runs, "failures": failures[:50], "sign_out": staff_form(ctx, person)}  # fmt: skip
+            "runs": runs, "failures": failures, "sign_out": staff_form(ctx, person),
+            "nav": "home"}  # fmt: skip
 
 
 async def home(request: Request) -> Response:
@@ -72,12 +78,31 @@ async def home(request: Request) -> Response:
 
 
 async def history_page(request: Request) -> Response:
+    """The audit, filtered as `digest history` is: recipient, schedule, from and to dates."""
     ctx = context(request)
     signed_in(request)
-    recipient = request.query_params.get("recipient") or None
-    entries = audit.history(ctx.store, HistoryQuery(recipient_id=recipient), limit=200)
-    values = {"title": "The audit", "entries": entries, "recipient": recipient}
+    asked = {name: request.query_params.get(name, "").strip()[:MAX_QUERY]
+             for name in ("recipient", "schedule", "from", "to")}  # fmt: skip
+    query = HistoryQuery.of_days(
+        ZoneInfo(ctx.site.settings.timezone), asked["recipient"] or None,
+        asked["schedule"] or None, _day(asked["from"], "From"), _day(asked["to"], "To"),
+    )  # fmt: skip
+    entries = audit.history(ctx.store, query, limit=HISTORY_SHOWN)
+    values = {"title": "The audit", "entries": entries, "asked": asked, "nav": "history",
+              "schedules": [s.id for s in ctx.site.schedules], "shown": HISTORY_SHOWN,
+              "local": ctx.local}  # fmt: skip
     return page(request, "staff_history.html", values)
+
+
+def _day(text: str, name: str) -> date | None:
+    """A date from the audit's form, or a 400 saying how to write it."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Refusal(400, "Not a date", f"{name} must be a date such as 2026-11-30 "
+                      f"(YYYY-MM-DD), not \"{text}\". Go back and correct it.") from None  # fmt: skip
 
 
 async def message_eml(request: Request) -> Response:
@@ -92,9 +117,7 @@ async def message_eml(request: Request) -> Response:
 
 
 def _service(ctx: WebContext) -> Service:
-    today = ctx.local(ctx.clock()).date()
-    loaded = load_site(ctx.source.root, today, secret=ctx.secret)
-    return Service(loaded, ctx.store, transport_for, ctx.clock)
+    return Service(ctx.loaded(), ctx.store, transport_for, ctx.clock)
 
 
 async def approve(request: Request) -> Response:
@@ -118,4 +141,20 @@ async def approve(request: Request) -> Response:
     except DigestError as exc:
         raise Refusal(403, "Not allowed", str(exc)) from None
     await asyncio.sleep(0)
+    return RedirectResponse("../staff", status_code=303)
+
+
+async def send_again(request: Request) -> Response:
+    """Send a failed message again, as `digest retry --failed` does, for that one message."""
+    ctx = context(request)
+    person, form = await check_staff_post(request)
+    try:
+        delivery_id = int(form.get("delivery", ""))
+    except ValueError:
+        raise Refusal(400, "Not found", "There is no such message to send again.") from None
+    if not outbox.requeue_failed(ctx.store, ctx.clock(), delivery_id=delivery_id):
+        raise Refusal(409, "Not failed any more", "This message is no longer failed (it was "
+                      "sent again already, or purged): open the team's pages again.")  # fmt: skip
+    log.info("delivery %d queued again by %s", delivery_id, person.id)
+    await _service(ctx).deliver()
     return RedirectResponse("../staff", status_code=303)
