@@ -39,19 +39,17 @@ from digest.model import (
     delivery_key,
     message_id,
 )
+from digest.site.headers import header_problem
 
 TEXT_WIDTH = 76
 MIN_SHARED = 200  # bytes: a shared piece shorter than this is kept with each message
 LABEL_WIDTH = 26
 TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}|{WHY_TOKEN}|{LINK_TOKEN.pattern}")
 BLANK_RUNS = re.compile(r"\n{3,}")
-ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
 # A To line with words of plain letters and digits and a plain address, short enough
 # not to fold: the email package would write it exactly as it is.
 PLAIN_TO = re.compile(r"To: [A-Za-z0-9]+(?: [A-Za-z0-9]+)* <[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+>\r\n")
 MAX_PLAIN_TO = 78
-# Any control character, and the Unicode line and paragraph separators.
-CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -133,6 +131,7 @@ class Batch:
     renderer: Renderer
     problems: list[Skipped] = field(default_factory=list)
     signer: LinkSigner | None = None
+    bad_subjects: list[str] = field(default_factory=list)  # why a variant's subject was refused
 
     def __iter__(self) -> Iterator[RenderedMessage]:
         for variant, subject in self.variants:
@@ -180,22 +179,30 @@ def build_messages(
     )
     renderer = Renderer(environment(template_dir or site.root / "templates" / "email"))
     checked: list[tuple[Variant, str]] = []
+    bad_subjects: list[str] = []
     for variant in variants:
         subject = renderer.subject(variant.content)
-        try:
-            check_header(subject, "subject")
+        problem = subject_problem(subject)
+        if problem is None:
             checked.append((variant, subject))
-        except HeaderInjectionError as exc:
-            problems.extend(Skipped(r.id, str(exc)) for r in variant.recipients)
-    return Batch(site, occurrence, checked, renderer, problems, signer)
+        else:
+            bad_subjects.append(problem)
+            problems.extend(Skipped(r.id, problem) for r in variant.recipients)
+    return Batch(site, occurrence, checked, renderer, problems, signer, bad_subjects)
 
 
 def check_header(value: str, what: str) -> None:
     """Refuse a header value that could add headers: CR/LF, controls, encoded-words."""
-    if CONTROL.search(value):
-        raise HeaderInjectionError(f"{what} contains a line break or control character")
-    if ENCODED_WORD.search(value):
-        raise HeaderInjectionError(f'{what} contains an encoded-word ("=?...?="): write it plainly')
+    problem = header_problem(value, what)
+    if problem is not None:
+        raise HeaderInjectionError(problem)
+
+
+def subject_problem(subject: str) -> str | None:
+    """Why a rendered subject cannot be sent, or None; `check` reports the same."""
+    if not subject:
+        return "the subject is empty: it must say what the email is"
+    return header_problem(subject, "the subject")
 
 
 def check_key(key: str) -> None:

@@ -24,6 +24,7 @@ from digest.delivery.site import load_site
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.email.prepare import missing_data
+from digest.email.trial import site_problems
 from digest.errors import ConfigError, Problem
 from digest.model import Alert, Clock, Occurrence, Site
 from digest.schedule import lease
@@ -217,8 +218,9 @@ class Daemon:
             loaded = load_site(self.site.root, now.astimezone(zone).date())
         except ConfigError as exc:
             return exc.problems
-        if loaded.problems:
-            return list(loaded.problems)
+        problems = site_problems(loaded, now.astimezone(zone).date())
+        if problems:
+            return problems
         for schedule in loaded.site.schedules:
             self.since.setdefault(schedule.id, now)  # a new schedule misses nothing before it
         self.service.loaded = loaded
