@@ -3,7 +3,6 @@ blocks only itself, and the team is told naming the file and line, again a day l
 
 from __future__ import annotations
 
-from collections import Counter
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -23,12 +22,16 @@ def alert_bodies(root: Path) -> list[str]:
     return found
 
 
+def daily_sent(root: Path) -> int:
+    return sum(n for (schedule, _), n in sent(root).items() if schedule == "daily")
+
+
 def runs(root: Path, schedule_id: str) -> list[str]:
     state = store.open_store(root)
     return [r.outcome for r in store.recent_runs(state, 100, schedule_id)]
 
 
-def test_a_template_that_breaks_when_rendering_blocks_only_its_schedule(
+def test_a_template_that_breaks_only_on_some_days_blocks_only_its_schedule(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = make_site(tmp_path, "2026-11-23")
@@ -38,25 +41,49 @@ def test_a_template_that_breaks_when_rendering_blocks_only_its_schedule(
     body = site / "templates/email/key-indicators/body.html"
     good = body.read_text()
     lines = good.splitlines(keepends=True)
-    lines.insert(4, "{{ 1 / 0 }}\n")  # parses, so a reload takes it; fails only when rendered
+    # Checked today it renders; it breaks only on the 24th, past every check.
+    lines.insert(4, "{% if \"24 November\" in content.as_at %}{{ 1 / 0 }}{% endif %}\n")
     body.write_text("".join(lines))
+    step(daemon, clock, at("2026-11-23T06:01"))
+    assert daemon.bad_config is None  # taken up
+    step(daemon, clock, at("2026-11-23T07:30:01"))
+    assert daily_sent(site) == 2
     for minute in ("07:30:01", "07:30:06", "07:30:11", "07:31", "07:40"):
-        step(daemon, clock, at(f"2026-11-23T{minute}"))
-    assert Counter(k[0] for k in sent(site))["daily"] == 0
-    assert runs(site, "daily") == ["broken"]  # one row, not one per step
-    (told,) = [b for b in alert_bodies(site) if "could not be composed" in b]
-    assert "templates/email/key-indicators/body.html:5:" in told
-    assert len(alerts(site)) == 1  # the alert itself was delivered, and only once
+        step(daemon, clock, at(f"2026-11-24T{minute}"))
+    assert daily_sent(site) == 2  # nothing of the 24th's
+    assert runs(site, "daily") == ["broken", "ok"]  # one row, not one per step
+    told = [b for b in alert_bodies(site) if "could not be composed" in b]
+    assert len(told) == 1  # delivered, and once
+    assert "templates/email/key-indicators/body.html:5:" in told[0]
     assert main(["--site", str(site), "status"]) == 1
-    assert "could not be composed: daily 2026-11-23: templates/email/key-indicators/body.html:5:" in (
+    assert "could not be composed: daily 2026-11-24: templates/email/key-indicators/body.html:5:" in (
         capsys.readouterr().out
     )
     body.write_text(good)  # corrected: tried again at once, and sent
-    step(daemon, clock, at("2026-11-23T07:45"))
-    assert Counter(k[0] for k in sent(site))["daily"] == 2
+    step(daemon, clock, at("2026-11-24T07:45"))
+    assert daily_sent(site) == 4
     assert runs(site, "daily")[0] == "ok"
     main(["--site", str(site), "status"])
     assert "could not be composed" not in capsys.readouterr().out
+
+
+def test_a_template_edit_that_fails_its_check_leaves_the_last_good_one_sending(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path, "2026-11-23")
+    clock = Clock(at("2026-11-23T06:00"))
+    daemon = start(site, clock)
+    step(daemon, clock, at("2026-11-23T06:00"))
+    body = site / "templates/email/key-indicators/body.html"
+    lines = body.read_text().splitlines(keepends=True)
+    lines.insert(4, "{{ 1 / 0 }}\n")
+    body.write_text("".join(lines))
+    step(daemon, clock, at("2026-11-23T06:01"))
+    (told,) = alert_bodies(site)
+    assert "not taken up" in told and "templates/email/key-indicators/body.html:5:" in told
+    step(daemon, clock, at("2026-11-23T07:30:01"))
+    assert daily_sent(site) == 2  # with the templates last checked
+    assert runs(site, "daily") == ["ok"]
 
 
 def test_a_refused_edit_is_alerted_again_a_day_later_and_each_time_it_breaks(

@@ -94,7 +94,7 @@ def test_a_temporary_refusal_is_retried_later_and_delivered(
 @pytest.mark.parametrize(
     "name", ["=?UTF-8?Q?=0A?=Bcc: x@evil.example", "Cllr =?utf-8?b?QmNjOiB4?= A"]
 )
-def test_an_encoded_word_in_a_name_is_refused_and_the_rest_are_sent(
+def test_an_encoded_word_in_a_name_is_refused_by_check_and_nothing_is_sent(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     with SmtpServer() as server:
@@ -103,15 +103,8 @@ def test_an_encoded_word_in_a_name_is_refused_and_the_rest_are_sent(
         path.write_text(path.read_text().replace('name = "Cllr A"', f'name = "{name}"'))
         assert send(site, "tracker", "--on", "2026-11-12") == 1
         err = capsys.readouterr().err
-    assert "skipped member-a" in err
-    assert delivered(server)["a@example.gov.uk"] == 0
-    assert delivered(server)["chair@example.gov.uk"] == 1
-    assert delivered(server)["perf@example.gov.uk"] == 1  # told which recipient was skipped
-    for message in server.received:
-        assert (
-            b"\nBcc:" not in message.data
-            and b"evil.example" not in message.data.split(b"\r\n\r\n")[0]
-        )
+    assert 'recipients.toml:16: name contains an encoded-word ("=?...?="): write it plainly' in err
+    assert server.received == []
 
 
 def test_a_name_with_a_line_break_is_refused_by_check_and_nothing_is_sent(

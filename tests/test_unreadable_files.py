@@ -78,4 +78,54 @@ def test_a_huge_cell_is_named_by_its_line(
     lines = measures.read_text().splitlines(keepends=True)
     lines[2] = lines[2].replace("Open referrals.", "x" * 140_000)
     measures.write_text("".join(lines))
-    assert "data/measures.csv:3: this row cannot be read" in check(site, capsys)
+    assert "data/measures.csv:3: a cell of more than 131,072 characters" in check(site, capsys)
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "old", "cell"),
+    [
+        ("data/measures.csv", 2, "Open referrals.", "x" * 131_072),
+        ("data/publications.csv", 1, "sc/2026-09", "x" * 131_072),
+        ("data/deep_dive_requests.csv", 1, "visits", "v" * 200_000),
+        ("data/observations/monthly.csv", 1, "re-referrals", "r" * 131_072),
+        ("data/observations/monthly.csv", 1, "re-referrals,", "r" * 200_000 + ",,,"),
+    ],
+)
+def test_a_128k_cell_is_named_by_its_line_with_the_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, index: int, old: str, cell: str
+) -> None:
+    site = write_site(tmp_path / "site")
+    path = site / name
+    lines = path.read_text().splitlines(keepends=True)
+    lines[index] = lines[index].replace(old, cell, 1)
+    path.write_text("".join(lines))
+    text = check(site, capsys)
+    assert f"{name}:{index + 1}: a cell of " in text
+    assert "32,767" in text
+
+
+def test_rows_after_a_huge_cell_are_still_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path / "site")
+    measures = site / "data/measures.csv"
+    lines = measures.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("Children looked after.", "x" * 140_000)
+    lines[3] = lines[3].replace("percent", "percentage")
+    measures.write_text("".join(lines))
+    text = check(site, capsys)
+    assert "data/measures.csv:2: a cell of more than 131,072 characters" in text
+    assert 'data/measures.csv:4: unit "percentage"' in text
+
+
+def test_a_stray_comma_in_the_first_observation_row_is_named_not_shifted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = write_site(tmp_path / "site")
+    monthly = site / "data/observations/monthly.csv"
+    lines = monthly.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("re-referrals,", "re-referrals,,", 1)
+    monthly.write_text("".join(lines))
+    text = check(site, capsys)
+    assert "data/observations/monthly.csv:2: this row has more cells than the header" in text
+    assert "monthly.csv:3:" not in text

@@ -17,8 +17,8 @@ from digest.delivery.shown import last_sent, last_shown
 from digest.delivery.site import load_site
 from digest.delivery.transports import transport_for
 from digest.email.prepare import batch_for, statuses_for, unloaded_line, unloaded_publications
-from digest.email.trial import rendering_problems, template_problems
-from digest.errors import ConfigError, DeliveryError, Problem, UsageError
+from digest.email.trial import site_problems
+from digest.errors import ConfigError, DeliveryError, UsageError
 from digest.model import Clock, Site
 from digest.site.load import LoadedSite
 
@@ -36,8 +36,8 @@ def local_today(args: argparse.Namespace) -> date:
 def open_site(args: argparse.Namespace, *, strict: bool = False) -> LoadedSite:
     """Load the site; warn of problems on stderr, or refuse them when `strict`."""
     loaded = load_site(args.site, local_today(args), require_key=strict)
-    if strict and loaded.problems:
-        raise ConfigError(list(loaded.problems))
+    if strict and (problems := site_problems(loaded, local_today(args))):
+        raise ConfigError(problems)
     for problem in loaded.problems:
         print(f"warning: {problem}", file=sys.stderr)
     return loaded
@@ -49,9 +49,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         problems = exc.problems
     else:
-        problems = list(loaded.problems)
-        if not problems:  # a trial render needs a sound site
-            problems.extend(_template_problems(loaded, local_today(args)))
+        problems = site_problems(loaded, local_today(args))
     for problem in problems:
         print(problem)
     if problems:
@@ -83,11 +81,6 @@ def _probe(site: Site) -> str | None:
     print(f"delivery: {site.delivery.transport} works: connected, secured, logged in and the "
           "sender accepted as configured (nothing sent)", file=sys.stderr)  # fmt: skip
     return None
-
-
-def _template_problems(loaded: LoadedSite, today: date) -> list[Problem]:
-    syntax = list(template_problems(loaded.site.root))
-    return syntax or list(rendering_problems(loaded, today))
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:

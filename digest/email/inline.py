@@ -12,6 +12,9 @@ def inline_css(document: str) -> str:
     """Move the stylesheet into style attributes; media queries stay in a <style> block."""
     import premailer  # here: a daemon with nothing to send need not load it (and lxml)
 
+    if not document.strip():  # premailer fails on a document with no element at all
+        return document
+
     inlined = premailer.Premailer(
         document,
         allow_network=False,

@@ -146,6 +146,7 @@ def batch_for(
         recipient_ids=recipient_ids,
         signer=loaded.signer,
         last_sent=last_sent,
+        templates=loaded.templates,
     )
 
 

@@ -7,7 +7,7 @@ import binascii
 import html
 import re
 import textwrap
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from email.headerregistry import Address
@@ -18,7 +18,14 @@ from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
 
 from digest.email.charts import Chart, ChartCache
 from digest.email.compose import ID_TOKEN, NAME_TOKEN, Content, Variant, compose
@@ -39,19 +46,17 @@ from digest.model import (
     delivery_key,
     message_id,
 )
+from digest.site.headers import header_problem
 
 TEXT_WIDTH = 76
 MIN_SHARED = 200  # bytes: a shared piece shorter than this is kept with each message
 LABEL_WIDTH = 26
 TOKENS = re.compile(f"{NAME_TOKEN}|{ID_TOKEN}|{WHY_TOKEN}|{LINK_TOKEN.pattern}")
 BLANK_RUNS = re.compile(r"\n{3,}")
-ENCODED_WORD = re.compile(r"=\?.*\?=", re.DOTALL)
 # A To line with words of plain letters and digits and a plain address, short enough
 # not to fold: the email package would write it exactly as it is.
 PLAIN_TO = re.compile(r"To: [A-Za-z0-9]+(?: [A-Za-z0-9]+)* <[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+>\r\n")
 MAX_PLAIN_TO = 78
-# Any control character, and the Unicode line and paragraph separators.
-CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class Batch:
     renderer: Renderer
     problems: list[Skipped] = field(default_factory=list)
     signer: LinkSigner | None = None
+    bad_subjects: list[str] = field(default_factory=list)  # why a variant's subject was refused
 
     def __iter__(self) -> Iterator[RenderedMessage]:
         for variant, subject in self.variants:
@@ -159,8 +165,10 @@ def build_messages(
     recipient_ids: Collection[str] | None = None,
     signer: LinkSigner | None = None,
     last_sent: Mapping[str, LastSent] | None = None,
+    templates: Templates | None = None,
 ) -> Batch:
-    """Every recipient's message for one occurrence; iterate the batch, then read `problems`."""
+    """Every recipient's message for one occurrence; iterate the batch, then read `problems`.
+    `templates`: render these, not the folder's."""
     targets = site.settings.alerts_to if alert is not None else occurrence.schedule.to
     recipients = site.audience(targets)
     if recipient_ids is not None:
@@ -178,24 +186,37 @@ def build_messages(
         site, occurrence, statuses, good, deadline=deadline, alert=alert, web=signer is not None,
         last_sent=last_sent,
     )
-    renderer = Renderer(environment(template_dir or site.root / "templates" / "email"))
+    env = (
+        snapshot_environment(templates)
+        if templates is not None
+        else environment(template_dir or site.root / "templates" / "email")
+    )
+    renderer = Renderer(env)
     checked: list[tuple[Variant, str]] = []
+    bad_subjects: list[str] = []
     for variant in variants:
         subject = renderer.subject(variant.content)
-        try:
-            check_header(subject, "subject")
+        problem = subject_problem(subject)
+        if problem is None:
             checked.append((variant, subject))
-        except HeaderInjectionError as exc:
-            problems.extend(Skipped(r.id, str(exc)) for r in variant.recipients)
-    return Batch(site, occurrence, checked, renderer, problems, signer)
+        else:
+            bad_subjects.append(problem)
+            problems.extend(Skipped(r.id, problem) for r in variant.recipients)
+    return Batch(site, occurrence, checked, renderer, problems, signer, bad_subjects)
 
 
 def check_header(value: str, what: str) -> None:
     """Refuse a header value that could add headers: CR/LF, controls, encoded-words."""
-    if CONTROL.search(value):
-        raise HeaderInjectionError(f"{what} contains a line break or control character")
-    if ENCODED_WORD.search(value):
-        raise HeaderInjectionError(f'{what} contains an encoded-word ("=?...?="): write it plainly')
+    problem = header_problem(value, what)
+    if problem is not None:
+        raise HeaderInjectionError(problem)
+
+
+def subject_problem(subject: str) -> str | None:
+    """Why a rendered subject cannot be sent, or None; `check` reports the same."""
+    if not subject:
+        return "the subject is empty: it must say what the email is"
+    return header_problem(subject, "the subject")
 
 
 def check_key(key: str) -> None:
@@ -216,11 +237,47 @@ def check_recipient(recipient: Recipient) -> Address:
         raise HeaderInjectionError(f"recipient {recipient.id}: {exc}") from exc
 
 
+# A site's templates as last checked: their folder, and each one's name and source.
+Templates = tuple[Path, tuple[tuple[str, str], ...]]
+
+
 @lru_cache(maxsize=16)
 def environment(template_dir: Path) -> Environment:
     """Templates of one folder; HTML autoescaped, every variable required."""
+    return _configured(FileSystemLoader(template_dir))
+
+
+@lru_cache(maxsize=4)
+def snapshot_environment(templates: Templates) -> Environment:
+    """The same, from templates read earlier: `digest run` renders the last good ones
+    while an edit that broke them is refused."""
+    return _configured(_Snapshot(*templates))
+
+
+def read_templates(template_dir: Path) -> Templates:
+    """Every template of a folder, to render from later whatever happens on disk."""
+    found = []
+    for path in sorted(template_dir.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            found.append((path.relative_to(template_dir).as_posix(), path.read_text(encoding="utf-8")))
+    return template_dir, tuple(found)
+
+
+class _Snapshot(BaseLoader):
+    """Templates held in memory, each still named by its file (for FILE:LINE errors)."""
+
+    def __init__(self, folder: Path, sources: tuple[tuple[str, str], ...]) -> None:
+        self.folder, self.sources = folder, dict(sources)
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        if template not in self.sources:
+            raise TemplateNotFound(template)
+        return self.sources[template], str(self.folder / template), lambda: True
+
+
+def _configured(loader: BaseLoader) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(template_dir),
+        loader=loader,
         autoescape=select_autoescape(["html"], default_for_string=True, default=False),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -25,6 +25,8 @@ from digest.delivery.site import load_site
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
 from digest.email.prepare import missing_data
+from digest.email.render import read_templates
+from digest.email.trial import TEMPLATE_DIR, site_problems
 from digest.email.words import format_date, schedule_title
 from digest.errors import ConfigError, Problem, RunBroken
 from digest.model import Alert, Clock, Occurrence, Site
@@ -84,6 +86,8 @@ class Daemon:
     def start(cls, loaded: LoadedSite, state: Store, transport: Callable[[Site], Transport],
               clock: Clock, lease_clock: Clock | None = None) -> Daemon:  # fmt: skip
         """A daemon for a site that loaded cleanly; `lease_clock`: see Service."""
+        # The templates as checked at the start: a later edit is taken up only once checked.
+        loaded = replace(loaded, templates=read_templates(loaded.site.root / TEMPLATE_DIR))
         service = Service(loaded, state, transport, clock, lease_clock=lease_clock)
         daemon = cls(service, seen=fingerprint(loaded.site.root))
         return daemon
@@ -250,8 +254,13 @@ class Daemon:
             loaded = load_site(self.site.root, now.astimezone(zone).date())
         except ConfigError as exc:
             return exc.problems
-        if loaded.problems:
-            return list(loaded.problems)
+        # Read first: what is checked next is what will be rendered (site_problems names
+        # a template that cannot be read).
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            loaded = replace(loaded, templates=read_templates(self.site.root / TEMPLATE_DIR))
+        problems = site_problems(loaded, now.astimezone(zone).date())
+        if problems:
+            return problems
         for schedule in loaded.site.schedules:
             self.since.setdefault(schedule.id, now)  # a new schedule misses nothing before it
         self.service.loaded = loaded

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from typing import Any
 
 from digest.errors import Problem
 from digest.model import DeepDiveRequest, Measure, Publication
+from digest.site.csvfile import csv_rows
 from digest.site.fields import ID_PATTERN, suggestion
 from digest.units import UNITS
 
@@ -121,10 +121,7 @@ def read_rows(
     text = _text_of(path, name, problems)
     if text is None:
         return
-    try:
-        yield from _rows_of(name, text, columns, required, problems)
-    except csv.Error as exc:
-        problems.append(Problem(name, 1, f"cannot be read as CSV ({exc}): save it as UTF-8 CSV"))
+    yield from _rows_of(name, text, columns, required, problems)
 
 
 def _text_of(path: Path, name: str, problems: list[Problem]) -> str | None:
@@ -146,36 +143,19 @@ def _rows_of(
     problems: list[Problem],
 ) -> Iterator[Row]:  # fmt: skip
     with io.StringIO(text, newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
-        reader.fieldnames = header
+        rows = csv_rows(handle, name, problems)
+        _, first = next(rows, (1, []))
+        header = [h.strip() for h in first]
         if not _header_ok(name, header, columns, required, problems):
             return
-        for cells in _cells(reader, name, problems):
-            if not any((v or "").strip() for v in cells.values() if isinstance(v, str)):
+        for line, cells in rows:
+            if not any(c.strip() for c in cells):
                 continue
-            if None in cells:
-                problems.append(
-                    Problem(
-                        name,
-                        reader.line_num,
-                        "this row has more cells than the header: check for a stray comma",
-                    )
-                )
+            if len(cells) > len(header):
+                problems.append(Problem(name, line, "this row has more cells than the header: "
+                                        "check for a stray comma"))  # fmt: skip
                 continue
-            yield Row(name, reader.line_num, cells, problems)
-
-
-def _cells(
-    reader: csv.DictReader[str], name: str, problems: list[Problem]
-) -> Iterator[dict[str, Any]]:
-    """The reader's rows; a row the csv module cannot read stops the file, named by its line."""
-    try:
-        yield from reader
-    except csv.Error as exc:
-        # The reader has not yet counted the line it failed on.
-        problems.append(Problem(name, reader.line_num + 1, f"this row cannot be read ({exc}): "
-                                "a cell may be far too long or a quote left open"))  # fmt: skip
+            yield Row(name, line, dict(zip(header, cells, strict=False)), problems)
 
 
 def _header_ok(

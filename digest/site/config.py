@@ -26,6 +26,7 @@ from digest.model import (
 )
 from digest.settings import DATA, DELIVERY, NATIONS, SCHEDULE, SITE
 from digest.site.fields import ID_PATTERN, Table
+from digest.site.headers import header_problem
 from digest.site.toml import TomlLines, TomlSyntaxError, parse
 
 RECIPIENTS = "recipients.toml"
@@ -155,7 +156,7 @@ def _unique(
 def _read_recipient(table: Table) -> Recipient | None:
     table.check_keys(["id", "name", "email", "roles", "themes", "active"])
     ident = table.identifier("id")
-    name = table.text("name")
+    name = table.checked("name", table.text("name"), partial(header_problem, what="name"))
     email = table.checked("email", table.text("email"), email_problem)
     roles = table.checked("roles", table.words("roles"), _roles_problem)
     themes = table.words("themes", ())

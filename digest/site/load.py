@@ -39,6 +39,9 @@ class LoadedSite:
     problems: tuple[Problem, ...]
     # Signs members' answer links when the site has [web] and a key; None: mailto links.
     signer: LinkSigner | None = None
+    # The email templates as last checked (`digest run`: the last good ones); None: read
+    # them from templates/email as rendered.
+    templates: tuple[Path, tuple[tuple[str, str], ...]] | None = None
 
 
 def load_site(

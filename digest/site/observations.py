@@ -7,9 +7,8 @@ once per distinct text and is spread to the rows by indexing, never row by row.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Collection, Iterable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +16,20 @@ import pandas as pd
 
 from digest.errors import Problem
 from digest.model import Measure
+from digest.site.csvfile import MAX_CELL_CHARS, csv_rows, long_cell
 from digest.site.fields import suggestion
 from digest.site.observation_rows import (
     COLUMNS,
     FOLDER,
+    LISTED_PER_PROBLEM,
     REQUIRED,
+    Bools,
     Column,
     Ints,
     ObservationTable,
     checked,
 )
+from digest.site.workbook import WorkbookError, read_workbook
 
 
 def empty_frame() -> pd.DataFrame:
@@ -74,8 +77,13 @@ def _read_file(root: Path, path: Path, problems: list[Problem]) -> ObservationTa
         return None
     try:
         frame, lines = (
-            _read_xlsx(path) if path.suffix == ".xlsx" else _read_csv(path, name, problems)
+            _read_xlsx(path, name, problems)
+            if path.suffix == ".xlsx"
+            else _read_csv(path, name, problems)
         )
+    except WorkbookError as exc:
+        problems.append(Problem(name, exc.line, str(exc)))
+        return None
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
         problems.append(
             Problem(name, 1, f"cannot be read ({_first_line(exc)}): save it as UTF-8 CSV or .xlsx")
@@ -86,6 +94,7 @@ def _read_file(root: Path, path: Path, problems: list[Problem]) -> ObservationTa
         return None
     columns = {h: Column.of(frame.iloc[:, i]) for i, h in reversed(list(enumerate(header)))}
     kept = _not_blank(list(columns.values()), len(frame))
+    kept = kept[_short(list(columns.values()), kept, name, lines, problems)]
     if len(kept) < len(frame):
         columns = {c: _rows_of(column, kept) for c, column in columns.items()}
     columns = {c: columns.get(c) or _blank(len(kept)) for c in COLUMNS}
@@ -118,37 +127,33 @@ def _read_csv(path: Path, name: str, problems: list[Problem]) -> tuple[pd.DataFr
         )
     except pd.errors.ParserError:
         return _read_ragged_csv(path, name, problems)
+    if not isinstance(frame.index, pd.RangeIndex):
+        # The first row had more cells than the header, and pandas took the extra
+        # leading cells for an index, shifting every column: read it row by row.
+        return _read_ragged_csv(path, name, problems)
     return frame, np.arange(2, len(frame) + 2)
 
 
 def _read_ragged_csv(path: Path, name: str, problems: list[Problem]) -> tuple[pd.DataFrame, Ints]:
     """The slow path for a file whose rows do not all match the header: name each bad row."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
+        reader = csv_rows(handle, name, problems)
+        header = next(reader, (1, []))[1]
         rows, lines = [], []
-        for cells in reader:
+        for line, cells in reader:
             if len(cells) > len(header):
                 message = "this row has more cells than the header: check for a stray comma"
-                problems.append(Problem(name, reader.line_num, message))
+                problems.append(Problem(name, line, message))
                 continue
             rows.append(cells + [""] * (len(header) - len(cells)))
-            lines.append(reader.line_num)
+            lines.append(line)
     return pd.DataFrame(rows, columns=header, dtype=object), np.array(lines, dtype=np.intp)
 
 
-def _read_xlsx(path: Path) -> tuple[pd.DataFrame, Ints]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        header = [str(c) if c is not None else "" for c in next(rows, ())]
-        body = [[_cell_text(c) for c in row] for row in rows]
-    finally:
-        book.close()
-    frame = pd.DataFrame(body, columns=header, dtype=object)
-    return frame, np.arange(2, len(frame) + 2)
+def _read_xlsx(path: Path, name: str, problems: list[Problem]) -> tuple[pd.DataFrame, Ints]:
+    sheet = read_workbook(path, name, problems)
+    frame = pd.DataFrame(sheet.rows, columns=sheet.header, dtype=object)
+    return frame, np.array(sheet.lines, dtype=np.intp)
 
 
 def _not_blank(columns: list[Column], count: int) -> Ints:
@@ -157,6 +162,28 @@ def _not_blank(columns: list[Column], count: int) -> Ints:
     for column in columns:
         blank &= column.rows(column.texts == "")
     return np.flatnonzero(~blank)
+
+
+def _short(
+    columns: list[Column], rows: Ints, name: str, lines: Ints, problems: list[Problem]
+) -> Bools:
+    """Per row of `rows`: whether every cell is within the limit; the others are reported."""
+    longest = np.zeros(len(rows), dtype=np.intp)
+    for column in columns:
+        lengths = np.array([len(t) for t in column.texts], dtype=np.intp)
+        longest = np.maximum(longest, lengths[column.codes[rows]])
+    long = np.flatnonzero(longest > MAX_CELL_CHARS)
+    for at in long[:LISTED_PER_PROBLEM].tolist():
+        problems.append(Problem(name, int(lines[rows[at]]), long_cell(f"{longest[at]:,}")))
+    if len(long) > LISTED_PER_PROBLEM:
+        problems.append(
+            Problem(
+                name,
+                int(lines[rows[long[-1]]]),
+                f"and {len(long) - LISTED_PER_PROBLEM} more rows with a cell over the limit",
+            )
+        )
+    return longest <= MAX_CELL_CHARS
 
 
 def _rows_of(column: Column, rows: Ints) -> Column:
@@ -180,18 +207,6 @@ def _joined(tables: list[ObservationTable]) -> ObservationTable:
     file_of = np.concatenate([np.full(len(t), i, dtype=np.intp) for i, t in enumerate(tables)])
     lines = np.concatenate([t.lines for t in tables])
     return ObservationTable(columns, [t.files[0] for t in tables], file_of, lines)
-
-
-def _cell_text(cell: object) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime):
-        return cell.date().isoformat()
-    if isinstance(cell, date):
-        return cell.isoformat()
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell)
 
 
 def _first_line(exc: Exception) -> str:
