@@ -207,10 +207,30 @@ def _report(command: str, exc: Exception) -> int:
         return 1
     if isinstance(exc, BrokenPipeError):
         return 0
+    if (store_problem := _store_problem(exc)) is not None:
+        print(f"digest {command}: {store_problem}", file=sys.stderr)
+        return 1
     # A bug: say so in one line; the traceback only on request.
     print(f"digest {command}: internal error: {type(exc).__name__}: {exc} "
           "(set DIGEST_DEBUG=1 to see where)", file=sys.stderr)  # fmt: skip
     return 1
+
+
+def _store_problem(exc: Exception) -> str | None:
+    """A database that does not answer, said in one line: its own first line of error,
+    never the SQL or its parameters."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    if not isinstance(exc, SQLAlchemyError):
+        return None
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    if "readonly" in first.replace(" ", "").replace("-", "").lower():
+        hint = "give digest write access to its state store (.digest/state.db and its folder)"
+    else:
+        hint = ("check that the database is running and reachable (DIGEST_DATABASE_URL); "
+                "nothing recorded is lost, and the next run takes up where this one stopped")  # fmt: skip
+    return f"the state store did not answer ({type(cause).__name__}: {first[:300]}): {hint}"
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from digest import calendar
 from digest.delivery import retention, store
@@ -104,8 +105,8 @@ class Daemon:
             for part in (self.run_due, self.prepare_sign_off, self._retain):
                 try:
                     await part(now)
-                except Exception:
-                    log.exception("%s failed; the rest of the step goes on", part.__name__)
+                except Exception as exc:
+                    _log_failure(f"{part.__name__.strip('_')} failed; the rest of the step goes on", exc)
         await self.service.deliver()
 
     async def _retain(self, now: datetime) -> None:
@@ -284,6 +285,17 @@ class Daemon:
         ))  # fmt: skip
 
 
+def _log_failure(what: str, exc: Exception) -> None:
+    """A store that does not answer in one line (never its SQL, parameters or row
+    detail); anything else with its traceback, for the bug report."""
+    if isinstance(exc, SQLAlchemyError):
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        first = (str(cause).strip().splitlines() or [""])[0][:300]
+        log.error("%s: the state store did not answer (%s: %s)", what, type(cause).__name__, first)
+    else:
+        log.exception(what)
+
+
 def _missed_run(occurrence: Occurrence, now: datetime) -> dict[str, object]:
     return {
         "schedule_id": occurrence.schedule.id, "occurrence_key": occurrence.key,
@@ -318,8 +330,8 @@ class Runner:
                 service = self.daemon.service
                 now = service.lease_now() if service.lease_clock else self.clock()
                 await self.daemon.step(now)
-            except Exception:  # keep serving: one bad step must not stop the daemon
-                log.exception("step failed; trying again in %.0f seconds", HOUSEKEEPING_SECONDS)
+            except Exception as exc:  # keep serving: one bad step must not stop the daemon
+                _log_failure(f"step failed; trying again in {HOUSEKEEPING_SECONDS:.0f} seconds", exc)
         if self.jobs_for is not self.daemon.site:
             self.schedule_jobs()
 
