@@ -39,6 +39,7 @@ class RecordingHandler:
         self.dropped = 0
         self._lose_every: int | None = None
         self.sender_refusal: str | None = None  # e.g. "550 5.7.1 not allowed to relay"
+        self.data_refusal: str | None = None  # e.g. "554 5.7.1 rejected": every message
 
     def refuse(self, email: str, code: int, times: int = 1_000_000) -> None:
         """Answer `code` to RCPT TO for this address, `times` times."""
@@ -86,6 +87,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_refusal is not None:
+            return self.data_refusal
         with self._lock:
             self.received.append(
                 Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))

@@ -10,6 +10,7 @@ import pytest
 
 from digest.cli import main as cli_main
 from digest.delivery.store import counts, open_store
+from tests.crash_site import big_site
 from tests.sites import send_by_smtp, write_site
 from tests.smtp_server import SmtpServer
 
@@ -97,3 +98,42 @@ def test_send_exits_1_while_messages_still_retry_and_a_resumed_send_says_what_it
         out = capsys.readouterr().out
         assert "nothing new queued (2 already recorded); sent 1 that were waiting" in out
         assert states(site) == {"sent": 2}
+
+
+def test_a_server_refusing_every_message_at_data_fails_no_one_for_good(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = big_site(tmp_path / "site", server.port, 10)
+        server.handler.data_refusal = "554 5.7.1 message rejected by policy"
+        assert main(site, "send", "tracker", "--on", "2026-11-12") == 1
+        err = capsys.readouterr().err
+        assert "refuses every message at DATA" in err and "554" in err
+        found = states(site)
+        assert "failed" not in found, found  # nobody is given up on for the server's refusal
+        assert found.get("retrying") == 2 and sum(found.values()) == 13, found
+        assert main(site, "status") == 1
+        assert "refuses every message at DATA" in capsys.readouterr().out
+        server.handler.data_refusal = None
+        assert main(site, "retry") == 0  # plain retry: the retrying ones too, now
+        assert states(site) == {"sent": 13}
+        assert len(server.received) == 13
+
+
+def test_a_refusal_at_data_after_the_server_took_others_is_that_message_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SmtpServer() as server:
+        site = big_site(tmp_path / "site", server.port, 10)
+        handler = server.handler
+        original = handler.handle_DATA
+
+        async def refuse_one(srv: object, session: object, envelope: object) -> str:
+            if "member0005@example.gov.uk" in envelope.rcpt_tos:  # type: ignore[attr-defined]
+                return "554 5.6.0 content rejected"
+            return await original(srv, session, envelope)
+
+        handler.handle_DATA = refuse_one  # type: ignore[method-assign]
+        assert main(site, "send", "tracker", "--on", "2026-11-12") == 1
+        assert states(site) == {"sent": 13, "failed": 1}  # 12 members and the alert
+        capsys.readouterr()

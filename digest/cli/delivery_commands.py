@@ -164,6 +164,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     now = args.clock()
     recovered = outbox.recover(service.store, now)
     requeued = outbox.requeue_failed(service.store, now) if args.failed else 0
+    outbox.retry_now(service.store, now)  # asked to try again: not at its next turn
     report = asyncio.run(service.deliver())
     print(
         f"retry: {report.sent} sent, {report.retrying} still retrying, {len(report.failed)} failed"

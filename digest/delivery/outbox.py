@@ -384,3 +384,15 @@ def requeue_failed(
         statement = statement.where(_D.id == delivery_id)
     with store.transaction() as connection:
         return int(connection.execute(statement).rowcount)
+
+
+def retry_now(store: Store, now: datetime) -> int:
+    """Messages waiting to retry are due now (`digest retry`: a person asked to try
+    now, not in an hour); returns how many."""
+    statement = (
+        DELIVERY.update()
+        .where(_D.state == RETRYING, _D.next_attempt_at > now)
+        .values(next_attempt_at=now, updated_at=now)
+    )
+    with store.transaction() as connection:
+        return int(connection.execute(statement).rowcount)

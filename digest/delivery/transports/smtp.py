@@ -120,6 +120,9 @@ def build(site: Site, environ: Mapping[str, str], tls_context: ssl.SSLContext | 
 TRANSPORT = TransportKind("smtp", SETTINGS, check, build, HINTS)
 
 
+DATA_REFUSALS_FOR_OUTAGE = 3  # permanent refusals at DATA, none taken: the server's
+
+
 class SmtpTransport:
     """SMTP with one connection reused for a batch, reopened when the server drops it."""
 
@@ -147,6 +150,10 @@ class SmtpTransport:
                     permanent=True,
                 )
         self._client: aiosmtplib.SMTP | None = None
+        # Until the server has taken one message, a refusal at DATA may be the server's
+        # (a server-wide 554), not the message's: see `_refused_data`.
+        self._accepted = 0
+        self._data_refusals = 0
 
     async def open(self) -> None:
         """Connect (and log in) now, so a broken setup shows before the first message."""
@@ -185,6 +192,7 @@ class SmtpTransport:
                 await client.rcpt(message.recipient.email)
                 data = True  # from here a lost connection may hide a delivered message
                 await client.data(message.raw)
+                self._accepted += 1
                 return
             except TransportUnavailable:
                 raise
@@ -196,6 +204,8 @@ class SmtpTransport:
                     raise self._unavailable("dropped the connection twice", error) from None
             except aiosmtplib.SMTPResponseException as error:
                 self._drop()  # a fresh connection, not a half-open envelope, for the next one
+                if data and error.code >= 500:
+                    raise self._refused_data(message, error) from None
                 raise self._refused(message, error) from None
             except aiosmtplib.SMTPNotSupported as error:
                 raise DeliveryError(self._scrub(str(error)), permanent=True) from None
@@ -263,6 +273,28 @@ class SmtpTransport:
         text = f"{self._server} refused the message to {message.recipient.email}:"
         text += f" {error.code} {self._scrub(error.message)}"
         return DeliveryError(text, permanent=error.code >= 500, code=error.code)
+
+    def _refused_data(
+        self, message: OutgoingMessage, error: aiosmtplib.SMTPResponseException
+    ) -> DeliveryError:
+        """A permanent refusal of the message data. Once the server has taken a message,
+        it is this message's; before that, it may be the server refusing everything, so
+        the first ones retry later, and DATA_REFUSALS_FOR_OUTAGE in a row stop delivery
+        (the message in hand waits untried) instead of failing every member for good."""
+        if self._accepted:
+            return self._refused(message, error)
+        self._data_refusals += 1
+        reply = f"{error.code} {self._scrub(error.message)}"
+        if self._data_refusals >= DATA_REFUSALS_FOR_OUTAGE:
+            return TransportUnavailable(
+                f"SMTP server {self._server} refuses every message at DATA ({reply}): ask its "
+                "administrator why (relay, content or policy rules) before sending again"
+            )
+        return DeliveryError(
+            f"{self._server} refused the message to {message.recipient.email}: {reply} "
+            "(tried again later: the server has taken no message yet)",
+            permanent=False, code=error.code,
+        )  # fmt: skip
 
     def _unavailable(self, what: str, error: BaseException) -> TransportUnavailable:
         reason = self._scrub(str(error) or type(error).__name__)
