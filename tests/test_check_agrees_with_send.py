@@ -122,3 +122,24 @@ def test_a_number_too_long_to_read_in_a_template_is_named_not_a_crash(
     assert f"templates/email/alert/body.html:{number}: template syntax: a number too long" in check(
         site, capsys
     )
+
+
+def test_an_internationalised_domain_goes_in_its_ascii_form_and_a_non_ascii_name_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from email import message_from_bytes, policy
+
+    site = write_site(tmp_path / "site")
+    path = site / "recipients.toml"
+    path.write_text(path.read_text().replace("chair@example.gov.uk", "chair@münchen.example", 1))
+    assert main(["--site", str(site), "check"]) == 0, capsys.readouterr()
+    assert main(["--site", str(site), "send", "daily", "--on", "2026-11-26"]) == 0
+    (sent,) = [m for p in (site / "outbox").glob("daily_*chair*.eml")
+               for m in [message_from_bytes(p.read_bytes(), policy=policy.default)]]  # fmt: skip
+    assert "<chair@xn--mnchen-3ya.example>" in str(sent["To"])
+    assert "=?" not in sent.as_string().split("\n\n")[0].split("To:")[1].splitlines()[0]
+    path.write_text(path.read_text().replace("chair@münchen.example", "jösé@example.gov.uk", 1))
+    capsys.readouterr()
+    assert main(["--site", str(site), "check"]) == 1
+    out = capsys.readouterr().out
+    assert "recipients.toml:" in out and "jösé@example.gov.uk" in out

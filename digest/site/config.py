@@ -54,12 +54,21 @@ class Config:
 
 
 def email_problem(address: str) -> str | None:
-    """Why an address is not a usable email address, or None."""
+    """Why an address is not a usable email address, or None. A name before the @ that
+    is not ASCII needs SMTPUTF8, which digest does not ask of the mail server."""
     try:
-        validate_email(address, check_deliverability=False)
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         return f'"{address}" is not a valid email address: {exc}'
     return None
+
+
+def ascii_address(address: str) -> str:
+    """The address as it goes on the wire: an internationalised domain in its ASCII
+    (punycode) form; a plain address exactly as written."""
+    if address.isascii():
+        return address
+    return str(validate_email(address, check_deliverability=False, allow_smtputf8=False).ascii_email)
 
 
 def read_config(root: Path, kinds: Mapping[str, Trigger] | None = None) -> Config:
@@ -163,7 +172,7 @@ def _read_recipient(table: Table) -> Recipient | None:
     active = table.get("active", bool, "true or false", True)
     if ident is None or name is None or email is None or roles is None or themes is None:
         return None
-    return Recipient(ident, name, email, roles, themes, bool(active))
+    return Recipient(ident, name, ascii_address(email), roles, themes, bool(active))
 
 
 def _roles_problem(roles: tuple[str, ...]) -> str | None:
