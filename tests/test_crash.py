@@ -45,6 +45,8 @@ def test_a_send_killed_mid_run_is_finished_by_the_next_with_at_most_one_duplicat
         )  # fmt: skip
         shown = [r["outcome"] for r in json.loads(status.stdout)["runs"] if r["schedule"] == "tracker"]
         assert shown == ["interrupted"], status.stdout  # its process is gone: not "running"
+        assert any(p.startswith("interrupted: tracker") for p in json.loads(status.stdout)["problems"])
+        assert status.returncode == 1
         second = send(site)
         output, _ = second.communicate(timeout=300)
         assert second.returncode == 0, output

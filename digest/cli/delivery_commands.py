@@ -27,6 +27,7 @@ from digest.email.prepare import (
     unloaded_line,
     unloaded_publications,
 )
+from digest.email.trial import site_problems
 from digest.errors import ConfigError
 from digest.model import Clock, Occurrence
 from digest.site.load import LoadedSite
@@ -180,7 +181,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     problems: list[str] = []
     try:
         loaded = load_site(args.site, local_today(args))
-        problems.extend(str(p) for p in loaded.problems)
+        # What check finds (templates too): what send and run would refuse.
+        problems.extend(str(p) for p in site_problems(loaded, local_today(args)))
         site = loaded.site
     except ConfigError as exc:
         problems.extend(str(p) for p in exc.problems)
@@ -214,8 +216,15 @@ def _status(state: store.Store, site: Any, problems: list[str], now: datetime) -
     recent = store.recent_runs(state, 10)
     running = {r.holder for r in recent if r.outcome == "running" and r.holder}
     dead = heartbeat.dead_holders(state, running, state.now()) if running else set()
-    runs = [_run_row(_interrupted(r) if r.holder in dead and r.outcome == "running" else r, zone)
-            for r in recent]  # fmt: skip
+    shown = [_interrupted(r) if r.holder in dead and r.outcome == "running" else r for r in recent]
+    runs = [_run_row(r, zone) for r in shown]
+    problems.extend(
+        f"interrupted: {r.schedule_id} {r.occurrence_key}: its process stopped before it "
+        "finished; the next run finishes it (or 'digest retry' sends what it queued)"
+        for r in shown
+        if r.outcome == heartbeat.INTERRUPTED
+        and not store.has_run(state, r.schedule_id, r.occurrence_key, finished=True)
+    )
     deliveries = store.counts(state)
     if (down := store.transport_problem(state)) is not None:
         waiting = sum(deliveries.get(s, 0) for s in ("pending", "retrying", "sending"))
