@@ -11,9 +11,13 @@ failure, while a connection lost before the data is retried at once by the trans
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from digest.delivery.heartbeat import Pulse
 from digest.delivery.outbox import (
@@ -31,6 +35,9 @@ from digest.delivery.store import FAILED, RETRYING, SENT, Store, worker_id
 from digest.delivery.transports import Transport
 from digest.errors import DeliveryError, TransportUnavailable
 
+log = logging.getLogger("digest")
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class DeliveryReport:
@@ -44,6 +51,14 @@ class DeliveryReport:
     transport_error: str | None = None  # the server could not be used; the rest waits
     recovered: int = 0  # left in `sending` by a process that died, and taken up again
 
+
+# Seconds between tries of a write the store refused (PostgreSQL restarting, SQLite
+# locked past its busy timeout): about a quarter of a minute in all, then it is left to
+# the next pass, which records first what this one could not.
+STORE_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)
+# What a pass could not write: deliveries the server took (and when), and claims it held.
+_UNRECORDED: list[tuple[Claimed, datetime]] = []
+_LEFT_CLAIMED: list[Claimed] = []
 
 RELEASED = "released"  # given back untried: nothing could be delivered
 LOST = "lost"  # sent, but another worker had taken the claim meanwhile
@@ -99,13 +114,28 @@ class _Worker:
                 if not waiting:
                     return
             item = waiting.pop(0)
-            state = await self.deliver_one(item)
+            try:
+                state = await self.deliver_one(item)
+            except SQLAlchemyError:
+                _LEFT_CLAIMED.extend(waiting)  # given back as soon as the store answers
+                raise
             if self.progress is not None:
                 self.progress(item, state)
             if state == LOST and waiting:
                 # Our claims were taken (we were stopped, or our heartbeat fell silent):
                 # keep only those still ours, or the whole batch would go out twice.
                 waiting = renew(self.store, waiting, self.lease_clock())
+
+    async def patiently(self, write: Callable[[], _T]) -> _T:
+        """A write to the store, tried again while the store does not answer."""
+        for delay in STORE_RETRIES:
+            try:
+                return write()
+            except OperationalError as error:
+                log.warning("the state store did not answer (%s); trying again in %gs",
+                            str(error.orig).strip().splitlines()[0][:200] if error.orig else "", delay)  # fmt: skip
+                await asyncio.sleep(delay)
+        return write()
 
     async def deliver_one(self, item: Claimed) -> str:
         try:
@@ -116,21 +146,24 @@ class _Worker:
                 # The message is not at fault: it waits, untried, for the server.
                 self.released += release(self.store, [item], self.lease_clock())
                 return RELEASED
-            failure = record_failure(
-                self.store,
-                item,
-                self.now_fn(),
-                permanent=error.permanent,
-                error=str(error),
-                code=error.code,
+            failed, at = error, self.now_fn()
+            failure = await self.patiently(lambda: record_failure(
+                self.store, item, at, permanent=failed.permanent, error=str(failed),
+                code=failed.code,
                 retry_from=self.lease_clock(),  # claims compare it with the database's clock
-            )
+            ))  # fmt: skip
             if failure is None:
                 self.retrying += 1
                 return RETRYING
             self.failed.append(failure)
             return FAILED
-        if not record_sent(self.store, item, self.now_fn()):
+        sent_at = self.now_fn()
+        try:
+            recorded = await self.patiently(lambda: record_sent(self.store, item, sent_at))
+        except SQLAlchemyError:
+            _UNRECORDED.append((item, sent_at))  # sent: recorded when the store answers
+            raise
+        if not recorded:
             return LOST
         self.sent += 1
         return SENT
@@ -161,11 +194,26 @@ async def deliver(
             worker.store = held
             if lease_clock is not None:  # running for real: say we are alive while we send
                 worker.pulse = Pulse(held, worker_id())
+            _record_left_over(held, lease_clock or now_fn)
             worker.recovered = recover_abandoned(held, now_fn())
             await worker.run(batch_size)
     finally:
         await transport.close()
     return worker.report()
+
+
+def _record_left_over(store: Store, lease_clock: Callable[[], datetime]) -> None:
+    """What an earlier pass of this process could not write, written first: the messages
+    the server took are recorded sent (not sent again), its other claims given back."""
+    while _UNRECORDED:
+        item, sent_at = _UNRECORDED[0]
+        if not record_sent(store, item, sent_at):
+            log.warning("%s was sent, but its claim had expired when the store answered",
+                        item.delivery_key)  # fmt: skip
+        _UNRECORDED.pop(0)
+    if _LEFT_CLAIMED:
+        release(store, _LEFT_CLAIMED, lease_clock())
+        _LEFT_CLAIMED.clear()
 
 
 def combined(reports: Sequence[DeliveryReport]) -> DeliveryReport:
