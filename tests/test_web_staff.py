@@ -144,3 +144,14 @@ def test_approve_and_hold_from_the_page_and_the_audit(app: WebApp) -> None:
         "message/rfc822"
     )
     assert b"Subject:" in response.content
+
+
+def test_a_schedule_due_every_day_takes_one_line_of_the_home_page(app: WebApp) -> None:
+    sign_in(app)
+    page = app.client.get("/staff").text
+    due = page.split("Due in the next three weeks")[1].split("</ul>")[0]
+    lines = re.findall(r"<li>(.*?)</li>", due, re.DOTALL)
+    daily = [line for line in lines if "<b>daily</b>" in line]
+    assert len(daily) == 1, due
+    assert re.search(r"then \d+ more to \d\d \w{3}", daily[0])
+    assert len(lines) < 8

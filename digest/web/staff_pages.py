@@ -49,6 +49,24 @@ def _occurrence(ctx: WebContext, schedule_id: str, key: str) -> Occurrence | Non
     return None
 
 
+def _due(ctx: WebContext, occurrences: list[Occurrence]) -> list[dict[str, Any]]:
+    """One line per schedule's next occurrence; a schedule due often (the daily email)
+    says how many more follow, instead of a line for each."""
+    by_schedule: dict[str, list[Occurrence]] = {}
+    for occurrence in occurrences:
+        by_schedule.setdefault(occurrence.schedule.id, []).append(occurrence)
+    lines = []
+    for found in by_schedule.values():
+        shown = found if len(found) <= 2 else found[:1]
+        for o in shown:
+            lines.append({"schedule": o.schedule.id, "key": o.key, "at": o.due,
+                          "due": f"{ctx.local(o.due):%d %b %Y %H:%M}",
+                          "sign_off": bool(o.schedule.sign_off),
+                          "more": len(found) - 1 if len(shown) == 1 and len(found) > 2 else 0,
+                          "last": f"{ctx.local(found[-1].due):%d %b}"})  # fmt: skip
+    return sorted(lines, key=lambda line: line["at"])
+
+
 def _home_values(ctx: WebContext, request: Request) -> dict[str, Any]:
     person = signed_in(request)
     held = []
@@ -59,9 +77,7 @@ def _home_values(ctx: WebContext, request: Request) -> dict[str, Any]:
                          "due": f"{ctx.local(occurrence.due):%d %b %Y %H:%M}",
                          "form": staff_form(ctx, person)})  # fmt: skip
     now = ctx.clock()
-    due = [{"schedule": o.schedule.id, "key": o.key, "due": f"{ctx.local(o.due):%d %b %Y %H:%M}",
-            "sign_off": bool(o.schedule.sign_off)}
-           for o in calendar.occurrences_between(ctx.site, now, now + timedelta(days=DUE_DAYS))]  # fmt: skip
+    due = _due(ctx, calendar.occurrences_between(ctx.site, now, now + timedelta(days=DUE_DAYS)))
     runs = [{"schedule": r.schedule_id, "key": r.occurrence_key, "outcome": r.outcome,
              "started": f"{ctx.local(r.started_at):%d %b %H:%M}", "sent": r.sent,
              "failed": r.failed, "detail": r.detail} for r in store.recent_runs(ctx.store)]  # fmt: skip
