@@ -10,6 +10,7 @@ import pytest
 
 from digest.cli import main
 from digest.delivery import store
+from digest.schedule.daemon import Daemon
 from tests.test_scheduler import Clock, alerts, at, make_site, sent, start, step
 
 
@@ -31,19 +32,32 @@ def runs(root: Path, schedule_id: str) -> list[str]:
     return [r.outcome for r in store.recent_runs(state, 100, schedule_id)]
 
 
-def test_a_template_that_breaks_only_on_some_days_blocks_only_its_schedule(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def running(tmp_path: Path) -> tuple[Path, Clock, Daemon]:
+    """The test site's daemon, started on Monday 23 November 2026 at 06:00."""
     site = make_site(tmp_path, "2026-11-23")
     clock = Clock(at("2026-11-23T06:00"))
     daemon = start(site, clock)
     step(daemon, clock, at("2026-11-23T06:00"))
+    return site, clock, daemon
+
+
+def add_line_5(site: Path, line: str) -> tuple[Path, str]:
+    """`line` inserted as line 5 of the key indicators' body.html; returns the file and
+    what it held before."""
     body = site / "templates/email/key-indicators/body.html"
     good = body.read_text()
     lines = good.splitlines(keepends=True)
-    # Checked today it renders; it breaks only on the 24th, past every check.
-    lines.insert(4, "{% if \"24 November\" in content.as_at %}{{ 1 / 0 }}{% endif %}\n")
+    lines.insert(4, line + "\n")
     body.write_text("".join(lines))
+    return body, good
+
+
+def test_a_template_that_breaks_only_on_some_days_blocks_only_its_schedule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site, clock, daemon = running(tmp_path)
+    # Checked today it renders; it breaks only on the 24th, past every check.
+    body, good = add_line_5(site, "{% if \"24 November\" in content.as_at %}{{ 1 / 0 }}{% endif %}")
     step(daemon, clock, at("2026-11-23T06:01"))
     assert daemon.bad_config is None  # taken up
     step(daemon, clock, at("2026-11-23T07:30:01"))
@@ -70,14 +84,8 @@ def test_a_template_that_breaks_only_on_some_days_blocks_only_its_schedule(
 def test_a_template_edit_that_fails_its_check_leaves_the_last_good_one_sending(
     tmp_path: Path,
 ) -> None:
-    site = make_site(tmp_path, "2026-11-23")
-    clock = Clock(at("2026-11-23T06:00"))
-    daemon = start(site, clock)
-    step(daemon, clock, at("2026-11-23T06:00"))
-    body = site / "templates/email/key-indicators/body.html"
-    lines = body.read_text().splitlines(keepends=True)
-    lines.insert(4, "{{ 1 / 0 }}\n")
-    body.write_text("".join(lines))
+    site, clock, daemon = running(tmp_path)
+    add_line_5(site, "{{ 1 / 0 }}")
     step(daemon, clock, at("2026-11-23T06:01"))
     (told,) = alert_bodies(site)
     assert "not taken up" in told and "templates/email/key-indicators/body.html:5:" in told
@@ -89,10 +97,7 @@ def test_a_template_edit_that_fails_its_check_leaves_the_last_good_one_sending(
 def test_a_refused_edit_is_alerted_again_a_day_later_and_each_time_it_breaks(
     tmp_path: Path,
 ) -> None:
-    site = make_site(tmp_path, "2026-11-23")
-    clock = Clock(at("2026-11-23T06:00"))
-    daemon = start(site, clock)
-    step(daemon, clock, at("2026-11-23T06:00"))
+    site, clock, daemon = running(tmp_path)
     path = site / "schedules.toml"
     good = path.read_text()
     bad = good.replace('cron = "30 7 * * mon-fri"', 'cron = "30 7 * * mon-fry"')
