@@ -112,3 +112,22 @@ def test_a_refused_edit_is_alerted_again_a_day_later_and_each_time_it_breaks(
     path.write_text(bad)  # the very same mistake made again is a new problem to tell
     step(daemon, clock, at("2026-11-24T06:04"))
     assert len(alerts(site)) == 3
+
+
+def test_an_edit_that_a_reader_fails_on_is_refused_and_alerted_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.schedule import daemon as daemon_module
+
+    site, clock, daemon = running(tmp_path)
+
+    def unreadable(*args: object, **kwargs: object) -> None:
+        raise ValueError("a reader that did not expect this")
+
+    monkeypatch.setattr(daemon_module, "load_site", unreadable)
+    (site / "data/measures.csv").write_text((site / "data/measures.csv").read_text() + "\n")
+    step(daemon, clock, at("2026-11-23T06:01"))
+    (told,) = alert_bodies(site)
+    assert "not taken up" in told and "could not be read (ValueError" in told
+    step(daemon, clock, at("2026-11-23T07:30:01"))
+    assert daily_sent(site) == 2  # the last good site still sends

@@ -240,7 +240,13 @@ class Daemon:
         if current == self.seen and not self._alert_again(now):
             return False
         self.seen = current
-        problems = self._try_load(now)
+        try:
+            problems = self._try_load(now)
+        except (RecursionError, ValueError, OSError, LookupError) as exc:  # a reader's gap:
+            # still an edit refused and alerted, never a step lost to it
+            log.exception("reading the edited site failed")
+            problems = [Problem(".", 1, f"the site could not be read ({type(exc).__name__}: "
+                                f"{exc}): 'digest check' names the file")]  # fmt: skip
         if problems:
             self._refuse(problems, now)
             return False
