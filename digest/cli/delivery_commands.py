@@ -14,7 +14,7 @@ from typing import Any
 from digest import calendar
 from digest.calendar.due import find_schedule, occurrence_for
 from digest.cli.site_commands import local_today, open_site
-from digest.delivery import heartbeat, lookup, outbox, retention, store
+from digest.delivery import heartbeat, identity, lookup, outbox, retention, store
 from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service, delivery_workers
 from digest.delivery.site import load_site
@@ -56,9 +56,24 @@ class ProgressBar:
 def service_for(args: argparse.Namespace) -> Service:
     """The site (refused if it has problems: never a half-right digest) and its store."""
     loaded = open_site(args, strict=True)
-    state = store.open_store(args.site)
+    state = open_own_store(args)
     return Service(loaded, state, transport_for, args.clock, lease_clock=_lease_clock(args, state),
                    workers=delivery_workers(loaded.site))  # fmt: skip
+
+
+def open_own_store(args: argparse.Namespace) -> store.Store:
+    """The site's store, refused when the site has sent before from another (see
+    digest.delivery.identity) unless `--new-state` says to start afresh."""
+    state = store.open_store(args.site)
+    try:
+        started = identity.guard(args.site, state, args.clock(),
+                                 new_state=getattr(args, "new_state", False))  # fmt: skip
+    except identity.StateLost:
+        state.close()
+        raise
+    if started:
+        print(started, file=sys.stderr)
+    return state
 
 
 def _lease_clock(args: argparse.Namespace, state: store.Store) -> Clock | None:
@@ -191,6 +206,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             for p, missing in unloaded_publications(loaded)
         )
     state = store.open_store(args.site)
+    if (lost := identity.lost_store_problem(args.site, state)) is not None:
+        problems.insert(0, lost)
     report = _status(state, site, problems, args.clock())
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -304,7 +321,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from digest.schedule.daemon import Daemon, Runner
 
     loaded = open_site(args, strict=True)
-    state = store.open_store(args.site)
+    state = open_own_store(args)
     daemon = Daemon.start(loaded, state, transport_for, args.clock, _lease_clock(args, state))
     daemon.service.workers = delivery_workers(loaded.site)
     asyncio.run(_serve(Runner(daemon, args.clock)))
