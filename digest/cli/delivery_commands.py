@@ -27,7 +27,7 @@ from digest.email.prepare import (
     unloaded_line,
     unloaded_publications,
 )
-from digest.errors import ConfigError
+from digest.errors import ConfigError, DigestError
 from digest.model import Clock, Occurrence
 from digest.site.load import LoadedSite
 
@@ -320,12 +320,25 @@ def _status_text(report: dict[str, Any]) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from digest.schedule.daemon import Daemon, Runner
 
-    loaded = open_site(args, strict=True)
+    try:
+        loaded = open_site(args, strict=True)
+    except DigestError as exc:
+        _tell_not_started(args, exc)
+        raise
     state = open_own_store(args)
     daemon = Daemon.start(loaded, state, transport_for, args.clock, _lease_clock(args, state))
     daemon.service.workers = delivery_workers(loaded.site)
     asyncio.run(_serve(Runner(daemon, args.clock)))
     return 0
+
+
+def _tell_not_started(args: argparse.Namespace, refused: DigestError) -> None:
+    """A service manager's restarts go to a log: the team is told by email, when it can be."""
+    from digest.delivery.startup import tell_not_started
+
+    problems = [str(p) for p in refused.problems] if isinstance(refused, ConfigError) else [str(refused)]
+    told = tell_not_started(args.site, local_today(args), problems, args.clock)
+    print(f"digest run: did not start; {told.line}", file=sys.stderr)
 
 
 async def _serve(runner: Any) -> None:
