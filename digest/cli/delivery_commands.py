@@ -66,9 +66,10 @@ def open_own_store(args: argparse.Namespace) -> store.Store:
     digest.delivery.identity) unless `--new-state` says to start afresh."""
     state = store.open_store(args.site)
     try:
+        store.check_writable(state)
         started = identity.guard(args.site, state, args.clock(),
                                  new_state=getattr(args, "new_state", False))  # fmt: skip
-    except identity.StateLost:
+    except (identity.StateLost, store.StoreUnavailable):
         state.close()
         raise
     if started:
@@ -205,9 +206,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"waiting for data: {unloaded_line(p, missing)}"
             for p, missing in unloaded_publications(loaded)
         )
-    state = store.open_store(args.site)
+    state = store.open_store(args.site, reading=True)
     if (lost := identity.lost_store_problem(args.site, state)) is not None:
         problems.insert(0, lost)
+    if state.read_only:
+        problems.insert(0, f"{state.where}: can be read but "
+                        "not written: send and run refuse to start until the user running "
+                        "digest may write it and its folder")  # fmt: skip
     report = _status(state, site, problems, args.clock())
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
