@@ -20,8 +20,8 @@ def test_a_database_that_does_not_answer_is_named_in_one_line(
     monkeypatch.setenv("DIGEST_DATABASE_URL", "postgresql://digest:secret@127.0.0.1:1/test")
     assert main(["--site", str(site), "status"]) == 1
     err = capsys.readouterr().err
-    assert "the state store did not answer" in err
-    assert "DIGEST_DATABASE_URL" in err
+    assert "the delivery state cannot be opened" in err
+    assert "database server is running and reachable, and DIGEST_DATABASE_URL" in err
     assert "internal error" not in err and "Traceback" not in err
     assert "secret" not in err  # the password in the URL is never printed
 

@@ -14,7 +14,7 @@ from typing import Any
 from digest import calendar
 from digest.calendar.due import find_schedule, occurrence_for
 from digest.cli.site_commands import local_today, open_site
-from digest.delivery import heartbeat, lookup, outbox, retention, store
+from digest.delivery import heartbeat, identity, lookup, outbox, retention, store
 from digest.delivery.outbox import Claimed
 from digest.delivery.service import RunOutcome, Service, delivery_workers
 from digest.delivery.site import load_site
@@ -28,7 +28,7 @@ from digest.email.prepare import (
     unloaded_publications,
 )
 from digest.email.trial import site_problems
-from digest.errors import ConfigError
+from digest.errors import ConfigError, DigestError
 from digest.model import Clock, Occurrence
 from digest.site.load import LoadedSite
 
@@ -57,9 +57,25 @@ class ProgressBar:
 def service_for(args: argparse.Namespace) -> Service:
     """The site (refused if it has problems: never a half-right digest) and its store."""
     loaded = open_site(args, strict=True)
-    state = store.open_store(args.site)
+    state = open_own_store(args)
     return Service(loaded, state, transport_for, args.clock, lease_clock=_lease_clock(args, state),
                    workers=delivery_workers(loaded.site))  # fmt: skip
+
+
+def open_own_store(args: argparse.Namespace) -> store.Store:
+    """The site's store, refused when the site has sent before from another (see
+    digest.delivery.identity) unless `--new-state` says to start afresh."""
+    state = store.open_store(args.site)
+    try:
+        store.check_writable(state)
+        started = identity.guard(args.site, state, args.clock(),
+                                 new_state=getattr(args, "new_state", False))  # fmt: skip
+    except (identity.StateLost, store.StoreUnavailable):
+        state.close()
+        raise
+    if started:
+        print(started, file=sys.stderr)
+    return state
 
 
 def _lease_clock(args: argparse.Namespace, state: store.Store) -> Clock | None:
@@ -193,7 +209,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"waiting for data: {unloaded_line(p, missing)}"
             for p, missing in unloaded_publications(loaded)
         )
-    state = store.open_store(args.site)
+    state = store.open_store(args.site, reading=True)
+    if (lost := identity.lost_store_problem(args.site, state)) is not None:
+        problems.insert(0, lost)
+    if state.read_only:
+        problems.insert(0, f"{state.where}: can be read but "
+                        "not written: send and run refuse to start until the user running "
+                        "digest may write it and its folder")  # fmt: skip
     report = _status(state, site, problems, args.clock())
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -313,12 +335,25 @@ def _status_text(report: dict[str, Any]) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from digest.schedule.daemon import Daemon, Runner
 
-    loaded = open_site(args, strict=True)
-    state = store.open_store(args.site)
+    try:
+        loaded = open_site(args, strict=True)
+    except DigestError as exc:
+        _tell_not_started(args, exc)
+        raise
+    state = open_own_store(args)
     daemon = Daemon.start(loaded, state, transport_for, args.clock, _lease_clock(args, state))
     daemon.service.workers = delivery_workers(loaded.site)
     asyncio.run(_serve(Runner(daemon, args.clock)))
     return 0
+
+
+def _tell_not_started(args: argparse.Namespace, refused: DigestError) -> None:
+    """A service manager's restarts go to a log: the team is told by email, when it can be."""
+    from digest.delivery.startup import tell_not_started
+
+    problems = [str(p) for p in refused.problems] if isinstance(refused, ConfigError) else [str(refused)]
+    told = tell_not_started(args.site, local_today(args), problems, args.clock)
+    print(f"digest run: did not start; {told.line}", file=sys.stderr)
 
 
 async def _serve(runner: Any) -> None:

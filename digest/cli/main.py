@@ -14,6 +14,9 @@ from pathlib import Path
 from digest.errors import ConfigError, DigestError, UsageError
 from digest.model import Clock
 
+# The marker's name, said here so that `--help` does not import the delivery layer.
+MARKER = ".digest-sent-before"
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -78,11 +81,22 @@ def _add_delivery_commands(commands: argparse._SubParsersAction[argparse.Argumen
     cmd.add_argument(
         "--dry-run", action="store_true", help="say what would be sent; send and record nothing"
     )
-    commands.add_parser("run", help="the scheduler, until SIGTERM or SIGINT")
+    _add_new_state(cmd)
+    _add_new_state(commands.add_parser("run", help="the scheduler, until SIGTERM or SIGINT"))
     cmd = commands.add_parser("status", help="recent runs, deliveries by state, next occurrences")
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd = commands.add_parser("retry", help="send again what is due, or failed")
     cmd.add_argument("--failed", action="store_true", help="also send again what failed for good")
+    _add_new_state(cmd)
+
+
+def _add_new_state(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--new-state",
+        action="store_true",
+        help=f"send from this store although the site has sent before from another ({MARKER} "
+        "names it): the new store remembers nothing, so everything due is sent again",
+    )
 
 
 def _add_recording_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -121,6 +135,7 @@ def _add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     cmd.add_argument("schedule", metavar="SCHEDULE")
     cmd.add_argument("--on", type=_date, help="the occurrence of this date (default: today)")
     cmd.add_argument("--by", required=True, metavar="RECIPIENT", help="the approver's id")
+    _add_new_state(cmd)
     cmd = commands.add_parser("history", help="the audit: what was sent to whom, when")
     cmd.add_argument("--recipient", metavar="ID", help="only what this recipient was sent")
     cmd.add_argument("--schedule", metavar="ID", help="only this schedule's messages")

@@ -58,4 +58,4 @@ def existing_store(site_root: Path) -> Store | None:
         database = sa.make_url(url).database
         if not database or not Path(database).exists():
             return None
-    return open_store(site_root, url)
+    return open_store(site_root, url, reading=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from digest.delivery import answers, heartbeat, outbox, signoff, store
+from digest.delivery import answers, heartbeat, identity, outbox, signoff, store
 from digest.delivery.shown import last_sent
 from digest.delivery.store import Store
 from digest.delivery.transports import Transport
@@ -77,6 +77,7 @@ class Service:
     # instances whose clocks disagree agree on whose claim has expired. None: `clock`.
     lease_clock: Clock | None = None
     workers: int = 1  # connections to the mail server, each claiming its own batches
+    marked: bool = False  # the site's marker names this store (or was tried once)
 
     def lease_now(self) -> datetime:
         return (self.lease_clock or self.clock)()
@@ -159,6 +160,9 @@ class Service:
         if not outbox.anything_due(self.store, self.lease_now()):
             return DeliveryReport()
         report = await self._deliver(self.progress)
+        if report.sent and not self.marked:  # from now on, losing this store is noticed
+            self.marked = True
+            identity.mark_sent(self.site.root, self.store, self.clock())
         if report.failed:
             self.alert(_failure_alert(report.failed))
             await self._deliver(None)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine
 from sqlmodel import Field, SQLModel
 
 from digest.delivery.instances import database_now, worker_id
+from digest.errors import DigestError
 from digest.model import OutgoingMessage
 
 __all__ = [
@@ -165,12 +166,17 @@ MESSAGE_PART: sa.Table = MessagePart.__table__  # type: ignore[attr-defined]
 RUN: sa.Table = Run.__table__  # type: ignore[attr-defined]
 
 
+class StoreUnavailable(DigestError):
+    """The delivery database cannot be opened, or cannot be written where digest must write."""
+
+
 @dataclass(frozen=True)
 class Store:
     """An open delivery database; `pinned()` gives one that keeps a single connection."""
 
     engine: Engine
     connection: Connection | None = None
+    read_only: bool = False  # opened for reading only: the file or its folder is not writable
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -213,6 +219,14 @@ class Store:
             return database_now(connection)
 
     @property
+    def where(self) -> str:
+        """The SQLite file, or the database URL without its password: for messages."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database:
+            return url.database.removeprefix("file:").split("?")[0]
+        return url.render_as_string(hide_password=True)
+
+    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
@@ -229,18 +243,78 @@ def database_url(site_root: Path, environ: Mapping[str, str] = os.environ) -> st
     return URL.create("sqlite+pysqlite", database=str(path)).render_as_string()
 
 
-def open_store(site_root: Path, url: str | None = None) -> Store:
-    """Open (and create or upgrade to the latest schema) the site's delivery database."""
+def open_store(site_root: Path, url: str | None = None, *, reading: bool = False) -> Store:
+    """Open (and create or upgrade to the latest schema) the site's delivery database.
+    `reading`: a command that only reads may open an existing SQLite file it cannot write."""
     url = _with_driver(url or database_url(site_root))
-    if url.startswith("sqlite"):
-        database = sa.make_url(url).database
+    database = sa.make_url(url).database if url.startswith("sqlite") else None
+    try:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = _sqlite_engine(url)
-    else:
-        engine = _postgresql_engine(url)
-    _migrate(engine)
+        engine = _sqlite_engine(url) if url.startswith("sqlite") else _postgresql_engine(url)
+        _migrate(engine)
+    except (OSError, sa.exc.OperationalError) as exc:
+        if reading and database and Path(database).is_file():
+            return _read_only_store(Path(database))
+        raise StoreUnavailable(
+            _unavailable(database or _shown(url), exc, a_file=bool(database))
+        ) from exc
     return Store(engine)
+
+
+def _shown(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _unavailable(where: str, exc: Exception, *, a_file: bool) -> str:
+    cause = getattr(exc, "orig", None) or getattr(exc, "strerror", None) or exc
+    said = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
+    if a_file:
+        hint = ("give the user running digest read and write access to it and to its folder "
+                "(or correct DIGEST_DATABASE_URL)")  # fmt: skip
+    else:
+        hint = "check that the database server is running and reachable, and DIGEST_DATABASE_URL"
+    return f"{where}: the delivery state cannot be opened ({said}): {hint}; nothing was sent"
+
+
+def _read_only_store(path: Path) -> Store:
+    """An existing SQLite store opened for reading only, as it is (never migrated)."""
+    # With no write-ahead log beside it, the file holds everything: read it as immutable,
+    # which needs no lock files in a folder that may not be writable.
+    wal = path.with_name(path.name + "-wal")
+    immutable = "&immutable=1" if not wal.exists() or wal.stat().st_size == 0 else ""
+    engine = sa.create_engine(f"sqlite+pysqlite:///file:{path}?mode=ro{immutable}&uri=true")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.select(sa.func.count()).select_from(DELIVERY))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise StoreUnavailable(_unavailable(str(path), exc, a_file=True)) from exc
+    return Store(engine, read_only=True)
+
+
+def check_writable(store: Store) -> None:
+    """Refuse (StoreUnavailable) a store that cannot record: a send must record each
+    message before it goes, or it could go twice."""
+    problem = "it was opened for reading only" if store.read_only else None
+    if problem is None:
+        try:
+            with store.transaction() as connection:
+                connection.execute(sa.text("UPDATE store_identity SET id = id"))
+                raise _Probed
+        except _Probed:
+            return
+        except sa.exc.DBAPIError as exc:
+            problem = str(getattr(exc, "orig", None) or exc).strip()
+    raise StoreUnavailable(
+        f"{store.where}: the delivery state cannot be written ({problem}): digest records every "
+        "message before it sends it, so nothing was sent. Give the user running digest "
+        "write access to it and to its folder"
+    )
+
+
+class _Probed(Exception):
+    """Rolls back the write that showed the store can be written."""
 
 
 def _with_driver(url: str) -> str:
