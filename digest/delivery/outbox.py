@@ -311,19 +311,24 @@ def renew(store: Store, claimed: Sequence[Claimed], now: datetime) -> list[Claim
     return kept
 
 
+# The sent mark whole, built once: only the time and the claim are bound per message.
+_MARK_SENT = _STILL_HELD.values(
+    state=SENT,
+    attempts=_D.attempts + 1,
+    first_attempt_at=sa.func.coalesce(_D.first_attempt_at, _NOW),
+    sent_at=_NOW,
+    updated_at=_NOW,
+    next_attempt_at=None,
+    last_error=None,
+    last_code=None,
+)
+
+
 def record_sent(store: Store, claimed: Claimed, now: datetime) -> bool:
     """Mark a delivery sent; False if the claim had been lost to another worker."""
-    values = {
-        "state": SENT,
-        "attempts": claimed.attempts + 1,
-        "first_attempt_at": claimed.first_attempt_at or now,
-        "sent_at": now,
-        "updated_at": now,
-        "next_attempt_at": None,
-        "last_error": None,
-        "last_code": None,
-    }
-    return _update_claimed(store, claimed, values)
+    parameters = {"now": now, "held_id": claimed.id, "held_claimed_at": claimed.claimed_at}
+    with store.transaction() as connection:
+        return connection.execute(_MARK_SENT, parameters).rowcount == 1
 
 
 def backoff(attempts: int) -> timedelta:
