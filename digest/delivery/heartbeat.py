@@ -45,7 +45,12 @@ def beat(store: Store, holder: str) -> datetime:
 
 def silent_holder(now: datetime) -> sa.ColumnElement[bool]:
     """True for a delivery whose claimant's heartbeat stopped before now - HEARTBEAT_TTL."""
-    return sa.exists().where(_H.holder == DELIVERY.c.claimed_by, _H.alive_at <= now - HEARTBEAT_TTL)
+    return silent_since(now - HEARTBEAT_TTL)
+
+
+def silent_since(cutoff: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
+    """True for a delivery whose claimant's heartbeat stopped at `cutoff` or before."""
+    return sa.exists().where(_H.holder == DELIVERY.c.claimed_by, _H.alive_at <= cutoff)
 
 
 class Pulse:

@@ -20,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from digest.delivery.heartbeat import silent_holder
+from digest.delivery.heartbeat import HEARTBEAT_TTL, silent_since
 from digest.delivery.instances import local_pid, process_exists
 from digest.delivery.store import (
     DELIVERY,
@@ -38,6 +39,7 @@ from digest.delivery.store import (
     SENT,
     SENT_MESSAGE,
     Store,
+    UtcDateTime,
     pack,
     unpack,
     worker_id,
@@ -174,19 +176,24 @@ def enqueue(
     return EnqueueResult(added=added, already=total - added)
 
 
-def _claimable(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
+Moment = datetime | sa.BindParameter[datetime]
+
+
+def _claimable(now: Moment, expired: Moment, silent: Moment) -> sa.ColumnElement[bool]:
+    """Due: pending, retrying whose time has come, or claimed at `expired` or before (or
+    by a holder silent since `silent`)."""
     return sa.or_(
         _D.state == PENDING,
         sa.and_(_D.state == RETRYING, _D.next_attempt_at <= now),
-        sa.and_(_D.state == SENDING, sa.or_(_D.claimed_at <= now - lease, silent_holder(now))),
+        sa.and_(_D.state == SENDING, sa.or_(_D.claimed_at <= expired, silent_since(silent))),
     )
 
 
 def anything_due(store: Store, now: datetime, lease: timedelta = CLAIM_LEASE) -> bool:
     """Whether a claim would find work: lets an idle daemon leave the mail server alone."""
-    query = sa.select(_D.id).where(_claimable(now, lease)).limit(1)
+    due = _claimable(now, now - lease, now - HEARTBEAT_TTL)
     with store.transaction() as connection:
-        return connection.execute(query).first() is not None
+        return connection.execute(sa.select(_D.id).where(due).limit(1)).first() is not None
 
 
 _CLAIMED_COLUMNS = (
@@ -194,6 +201,59 @@ _CLAIMED_COLUMNS = (
     _D.recipient_name, _D.email, _D.subject, _D.message_id, _D.attempts,
     _D.first_attempt_at, _D.claimed_at,
 )  # fmt: skip
+# A claim's values, bound at each call: its statements are built once per dialect.
+_NOW = sa.bindparam("now", type_=UtcDateTime)
+_EXPIRED = sa.bindparam("expired", type_=UtcDateTime)
+_SILENT = sa.bindparam("silent", type_=UtcDateTime)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_BODIES = sa.select(SENT_MESSAGE).where(
+    SENT_MESSAGE.c.delivery_id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
+def _sqlite_candidates() -> sa.Select[tuple[int]]:
+    """The oldest claimable ids, as the union of each kind's oldest.
+
+    SQLite answers the one OR query by reading every claimable row and sorting them,
+    so each claim of a large run cost as much as all that was still pending. Never-tried
+    rows (`next_attempt_at` NULL) come in id order straight from ix_delivery_due."""
+    kinds = (
+        sa.and_(_D.state == PENDING, _D.next_attempt_at.is_(None)),
+        sa.and_(_D.state == PENDING, _D.next_attempt_at.is_not(None)),  # given back
+        sa.and_(_D.state == RETRYING, _D.next_attempt_at <= _NOW),
+        sa.and_(_D.state == SENDING, sa.or_(_D.claimed_at <= _EXPIRED, silent_since(_SILENT))),
+    )
+    oldest = [
+        sa.select(sa.select(_D.id).where(kind).order_by(_D.id).limit(_LIMIT).subquery())
+        for kind in kinds
+    ]
+    found = sa.union_all(*oldest).subquery()
+    return sa.select(found.c.id).order_by(found.c.id).limit(_LIMIT)
+
+
+@cache
+def _claim_statement(dialect: str) -> sa.Update:
+    if dialect == "sqlite":
+        # One statement under BEGIN IMMEDIATE: the candidates are still claimable, and
+        # checking again would have SQLite read every claimable row once more.
+        held: sa.ColumnElement[bool] = _D.id.in_(_sqlite_candidates())
+    else:
+        claimable = _claimable(_NOW, _EXPIRED, _SILENT)
+        candidates = (
+            sa.select(_D.id)
+            .where(claimable)
+            .order_by(_D.id)
+            .limit(_LIMIT)
+            .with_for_update(skip_locked=True)
+        )
+        held = sa.and_(_D.id.in_(candidates), claimable)
+    return (
+        DELIVERY.update()
+        .where(held)
+        .values(state=SENDING, claimed_at=_NOW, claimed_by=sa.bindparam("worker"),
+                updated_at=_NOW)
+        .returning(*_CLAIMED_COLUMNS)
+    )  # fmt: skip
 
 
 def claim(
@@ -205,28 +265,13 @@ def claim(
     worker: str | None = None,
 ) -> list[Claimed]:
     """Move up to `limit` due deliveries to `sending` for this worker, oldest first."""
-    claimable = _claimable(now, lease)
-    candidates = (
-        sa.select(_D.id)
-        .where(claimable)
-        .order_by(_D.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = (
-        DELIVERY.update()
-        .where(_D.id.in_(candidates), claimable)
-        .values(state=SENDING, claimed_at=now, claimed_by=worker or worker_id(), updated_at=now)
-        .returning(*_CLAIMED_COLUMNS)
-    )
+    parameters = {"now": now, "expired": now - lease, "silent": now - HEARTBEAT_TTL,
+                  "limit": limit, "worker": worker or worker_id()}  # fmt: skip
     with store.transaction() as connection:
-        rows = connection.execute(statement).mappings().all()
+        rows = connection.execute(_claim_statement(store.dialect), parameters).mappings().all()
         if not rows:
             return []
-        bodies_query = sa.select(SENT_MESSAGE).where(
-            SENT_MESSAGE.c.delivery_id.in_([row["id"] for row in rows])
-        )
-        found = list(connection.execute(bodies_query))
+        found = list(connection.execute(_BODIES, {"ids": [row["id"] for row in rows]}))
         bodies = dict(zip((b.delivery_id for b in found), unpack(connection, found), strict=True))
     return [
         Claimed(**row, raw=bodies[row["id"]][0], figures=bodies[row["id"]][1])
@@ -266,19 +311,24 @@ def renew(store: Store, claimed: Sequence[Claimed], now: datetime) -> list[Claim
     return kept
 
 
+# The sent mark whole, built once: only the time and the claim are bound per message.
+_MARK_SENT = _STILL_HELD.values(
+    state=SENT,
+    attempts=_D.attempts + 1,
+    first_attempt_at=sa.func.coalesce(_D.first_attempt_at, _NOW),
+    sent_at=_NOW,
+    updated_at=_NOW,
+    next_attempt_at=None,
+    last_error=None,
+    last_code=None,
+)
+
+
 def record_sent(store: Store, claimed: Claimed, now: datetime) -> bool:
     """Mark a delivery sent; False if the claim had been lost to another worker."""
-    values = {
-        "state": SENT,
-        "attempts": claimed.attempts + 1,
-        "first_attempt_at": claimed.first_attempt_at or now,
-        "sent_at": now,
-        "updated_at": now,
-        "next_attempt_at": None,
-        "last_error": None,
-        "last_code": None,
-    }
-    return _update_claimed(store, claimed, values)
+    parameters = {"now": now, "held_id": claimed.id, "held_claimed_at": claimed.claimed_at}
+    with store.transaction() as connection:
+        return connection.execute(_MARK_SENT, parameters).rowcount == 1
 
 
 def backoff(attempts: int) -> timedelta:
