@@ -432,3 +432,19 @@ def test_a_bad_recipient_is_reported_once_not_again_by_what_names_it(
     code, lines = run_check(site, capsys)
     assert code == 1
     assert len(lines) == 1 and lines[0].startswith("recipients.toml:"), lines
+
+
+def test_the_trial_render_draws_no_chart_and_inlines_no_css(tmp_path: Path) -> None:
+    # check (and run, taking up an edit) only tries the templates: it must not load
+    # matplotlib or premailer, which an idle daemon would otherwise carry for ever.
+    import subprocess
+    import sys
+
+    site = write_site(tmp_path / "site")
+    code = (
+        "import sys\nfrom digest.cli import main\n"
+        f"assert main(['--site', {str(site)!r}, 'check']) == 0\n"
+        "print(sorted(m for m in ('matplotlib', 'premailer') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

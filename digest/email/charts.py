@@ -74,12 +74,21 @@ class ChartCache:
     charts: dict[tuple[str, tuple[tuple[date, float | None], ...]], Chart | None] = field(
         default_factory=dict
     )
+    # False for a trial render (`check`, and `run` taking up an edit): templates are
+    # tried with an empty image in each chart's place, and matplotlib is never loaded.
+    draw: bool = True
 
     def chart(self, status: MeasureStatus) -> Chart | None:
         """The status's chart, drawn on first use; None when there is too little to draw."""
         key = (status.measure.id, status.history)
         if key not in self.charts:
-            self.charts[key] = chart_for(status)
+            if self.draw:
+                self.charts[key] = chart_for(status)
+            elif len(_known(status)) >= 2:
+                self.charts[key] = Chart(f"chart-{status.measure.id}-trial@digest", b"",
+                                         trend_words(status))  # fmt: skip
+            else:
+                self.charts[key] = None
         return self.charts[key]
 
 

@@ -128,9 +128,11 @@ def batch_for(
     alert: Alert | None = None,
     recipient_ids: Collection[str] | None = None,
     last_sent: Mapping[str, LastSent] | None = None,
+    trial: bool = False,
 ) -> Batch:
     """The occurrence's messages, rendered as iterated; pass `statuses` if already known,
-    and `last_sent` (from the store) for what changed since each member's last digest."""
+    and `last_sent` (from the store) for what changed since each member's last digest.
+    `trial`: to try the templates only (no chart is drawn)."""
     if alert is not None:
         statuses = []
     elif statuses is None:
@@ -147,6 +149,7 @@ def batch_for(
         signer=loaded.signer,
         last_sent=last_sent,
         templates=loaded.templates,
+        trial=trial,
     )
 
 

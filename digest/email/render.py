@@ -166,9 +166,11 @@ def build_messages(
     signer: LinkSigner | None = None,
     last_sent: Mapping[str, LastSent] | None = None,
     templates: Templates | None = None,
+    trial: bool = False,
 ) -> Batch:
     """Every recipient's message for one occurrence; iterate the batch, then read `problems`.
-    `templates`: render these, not the folder's."""
+    `templates`: render these, not the folder's. `trial`: to try the templates only (no chart
+    drawn, no CSS inlined: `check`, and `run` taking up an edit)."""
     targets = site.settings.alerts_to if alert is not None else occurrence.schedule.to
     recipients = site.audience(targets)
     if recipient_ids is not None:
@@ -191,7 +193,7 @@ def build_messages(
         if templates is not None
         else environment(template_dir or site.root / "templates" / "email")
     )
-    renderer = Renderer(env)
+    renderer = Renderer(env, trial=trial)
     checked: list[tuple[Variant, str]] = []
     bad_subjects: list[str] = []
     for variant in variants:
@@ -327,9 +329,10 @@ def tidy_text(text: str) -> str:
 class Renderer:
     """Renders variants with one template folder, sharing charts across the digest."""
 
-    def __init__(self, env: Environment) -> None:
+    def __init__(self, env: Environment, *, trial: bool = False) -> None:
         self.env = env
-        self.charts = ChartCache()
+        self.trial = trial  # templates tried only: no chart drawn, no CSS inlined
+        self.charts = ChartCache(draw=not trial)
 
     def subject(self, content: Content) -> str:
         template = self.env.get_template(f"{content.kind}/subject.txt")
@@ -345,7 +348,8 @@ class Renderer:
 
     def _html(self, content: Content, charts: dict[str, Chart]) -> str:
         context = template_context(content, charts)
-        return inline_css(self.env.get_template(f"{content.kind}/body.html").render(context))
+        html = self.env.get_template(f"{content.kind}/body.html").render(context)
+        return html if self.trial else inline_css(html)
 
     def render(
         self, site: Site, occurrence: Occurrence, variant: Variant, subject: str

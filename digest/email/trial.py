@@ -149,7 +149,8 @@ def _trial(
     try:
         # Every variant's subject is rendered (and checked) as the batch is made; one
         # message's bodies are rendered when it is taken.
-        batch = batch_for(loaded, occurrence, alert=alert, recipient_ids=[r.id for r in audience])
+        batch = batch_for(loaded, occurrence, alert=alert, recipient_ids=[r.id for r in audience],
+                          trial=True)  # fmt: skip
         for problem in dict.fromkeys(batch.bad_subjects):
             yield Problem(f"{folder}/subject.txt", 1, f"digest {kind}: {problem}; "
                           "send would skip its recipients")  # fmt: skip
