@@ -171,6 +171,8 @@ def _short(
     longest = np.zeros(len(rows), dtype=np.intp)
     for column in columns:
         lengths = np.array([len(t) for t in column.texts], dtype=np.intp)
+        if lengths.max(initial=0) <= MAX_CELL_CHARS:
+            continue  # no text of this column is too long: no row needs looking at
         longest = np.maximum(longest, lengths[column.codes[rows]])
     long = np.flatnonzero(longest > MAX_CELL_CHARS)
     for at in long[:LISTED_PER_PROBLEM].tolist():
