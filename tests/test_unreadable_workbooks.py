@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import time
 import zipfile
@@ -26,6 +27,16 @@ def good_workbook(path: Path, rows: list[list[object]] | None = None) -> Path:
     for row in rows or [["measure", "period_end", "value"], ["visits", "2023-10-31", 91.5]]:
         sheet.append(row)
     book.save(path)
+    # The same bytes on every run (openpyxl dates each part by the clock), so that a
+    # bit flipped at a given step always lands in the same place.
+    with zipfile.ZipFile(path) as made:
+        parts = [(info.filename, made.read(info)) for info in made.infolist()]
+    parts = [(name, re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2026-01-01T00:00:00Z", data))
+             for name, data in parts]  # fmt: skip
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as fixed:
+        for name, data in parts:
+            fixed.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data,
+                           compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
     return path
 
 
@@ -183,3 +194,13 @@ def test_a_good_workbook_is_still_read(site: Path, capsys: pytest.CaptureFixture
         site / NAME, [["measure", "period_end", "value"], ["visits", "2023-09-30", "n/a"]]
     )
     assert f'{NAME}:2: value "n/a" is not a number' in check(site, capsys)
+
+
+def test_a_workbook_whose_zip_names_an_unknown_version_is_one_line(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = bytearray(good_workbook(site / NAME).read_bytes())
+    central = whole.rfind(b"PK\x01\x02")  # the last part's central directory entry
+    whole[central + 6] = 78  # "version needed to extract": 7.8, which zipfile refuses
+    (site / NAME).write_bytes(bytes(whole))
+    assert f"{NAME}:1: not an .xlsx workbook" in check(site, capsys)

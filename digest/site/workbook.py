@@ -9,7 +9,6 @@ laughs" grows. Whatever openpyxl still cannot read is this file's fault: one lin
 from __future__ import annotations
 
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -79,14 +78,11 @@ def _check_archive(path: Path) -> None:
             _check_parts(parts)
             for part in parts:
                 _check_no_dtd(archive, part)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        ValueError,
-    ) as exc:
+    except WorkbookError:
+        raise
+    except Exception as exc:  # zipfile on damaged bytes fails in many ways (BadZipFile,
+        # zlib.error, EOFError, NotImplementedError for a "zip version 7.8", RuntimeError
+        # for encryption...): each is the file's, said in its one line
         raise WorkbookError(
             f"not an .xlsx workbook (it does not unzip: {_said(exc)}): {RESAVE}"
         ) from None
