@@ -234,18 +234,18 @@ def _report(command: str, exc: Exception) -> int:
 def _store_problem(exc: Exception) -> str | None:
     """A database that does not answer, said in one line: its own first line of error,
     never the SQL or its parameters."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from digest.delivery.store import said
 
     if not isinstance(exc, SQLAlchemyError):
         return None
-    cause = exc.orig if isinstance(exc, DBAPIError) else exc
-    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-    if "readonly" in first.replace(" ", "").replace("-", "").lower():
+    if "readonly" in said(exc).replace(" ", "").replace("-", "").lower():
         hint = "give digest write access to its state store (.digest/state.db and its folder)"
     else:
         hint = ("check that the database is running and reachable (DIGEST_DATABASE_URL); "
                 "nothing recorded is lost, and the next run takes up where this one stopped")  # fmt: skip
-    return f"the state store did not answer ({type(cause).__name__}: {first[:300]}): {hint}"
+    return f"the state store did not answer ({said(exc, named=True)}): {hint}"
 
 
 if __name__ == "__main__":

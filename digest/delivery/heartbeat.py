@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from digest.delivery.instances import local_pid, process_exists
+from digest.delivery.instances import dead_here
 from digest.delivery.store import DELIVERY, RUN, Delivery, Store, UtcDateTime, database_now
 
 HEARTBEAT_TTL = timedelta(seconds=float(os.environ.get("DIGEST_HEARTBEAT_SECONDS", "") or 60))
@@ -72,7 +72,7 @@ _INTERRUPTED_DETAIL = "its process stopped before it finished; the next run of i
 def dead_holders(store: Store, holders: set[str], now: datetime) -> set[str]:
     """Those of `holders` known dead: a process of this machine that is gone, or one
     whose heartbeat fell silent. One with no heartbeat elsewhere is not judged."""
-    dead = {h for h in holders if (pid := local_pid(h)) is not None and not process_exists(pid)}
+    dead = dead_here(holders)
     others = holders - dead
     if others:
         query = sa.select(_H.holder).where(_H.holder.in_(others), _H.alive_at <= now - HEARTBEAT_TTL)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -45,6 +46,12 @@ def local_pid(holder: str) -> int | None:
     """The PID of a claimant of this host, boot and PID namespace; None for any other."""
     place, _, pid = holder.partition("@")[2].rpartition("/")
     return int(pid) if place == machine() and pid.isdigit() else None
+
+
+def dead_here(holders: Iterable[str]) -> set[str]:
+    """Those of `holders` that are processes of this host, boot and PID namespace, and
+    gone (only those can be looked up here)."""
+    return {h for h in holders if (pid := local_pid(h)) is not None and not process_exists(pid)}
 
 
 def process_exists(pid: int) -> bool:

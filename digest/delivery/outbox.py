@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.delivery.heartbeat import HEARTBEAT_TTL, silent_since
-from digest.delivery.instances import local_pid, process_exists
+from digest.delivery.instances import dead_here
 from digest.delivery.store import (
     DELIVERY,
     FAILED,
@@ -402,10 +402,7 @@ def recover_abandoned(store: Store, now: datetime) -> int:
     (a killed `digest send`), without waiting for the lease; returns how many."""
     holders_query = sa.select(_D.claimed_by).where(_D.state == SENDING).distinct()
     with store.transaction() as connection:
-        holders = [h for h in connection.execute(holders_query).scalars() if h]
-        # Only a claimant of this host, boot and PID namespace can be looked up here.
-        pids = {holder: local_pid(holder) for holder in holders}
-        dead = [h for h, pid in pids.items() if pid is not None and not process_exists(pid)]
+        dead = dead_here(h for h in connection.execute(holders_query).scalars() if h)
         if not dead:
             return 0
         statement = (

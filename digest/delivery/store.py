@@ -266,15 +266,23 @@ def _shown(url: str) -> str:
     return sa.make_url(url).render_as_string(hide_password=True)
 
 
-def _unavailable(where: str, exc: Exception, *, a_file: bool) -> str:
+def said(exc: BaseException, *, named: bool = False) -> str:
+    """A database error as digest prints and logs it: the driver's own first line (under
+    SQLAlchemy's wrapping), at most 300 characters, never the SQL, its parameters or
+    PostgreSQL's row detail; `named`: after the driver's exception name."""
     cause = getattr(exc, "orig", None) or getattr(exc, "strerror", None) or exc
-    said = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
+    lines = str(cause).strip().splitlines()
+    first = (lines[0] if lines else type(cause).__name__)[:300]
+    return f"{type(cause).__name__}: {first}" if named else first
+
+
+def _unavailable(where: str, exc: Exception, *, a_file: bool) -> str:
     if a_file:
         hint = ("give the user running digest read and write access to it and to its folder "
                 "(or correct DIGEST_DATABASE_URL)")  # fmt: skip
     else:
         hint = "check that the database server is running and reachable, and DIGEST_DATABASE_URL"
-    return f"{where}: the delivery state cannot be opened ({said}): {hint}; nothing was sent"
+    return f"{where}: the delivery state cannot be opened ({said(exc)}): {hint}; nothing was sent"
 
 
 def _read_only_store(path: Path) -> Store:
@@ -305,7 +313,7 @@ def check_writable(store: Store) -> None:
         except _Probed:
             return
         except sa.exc.DBAPIError as exc:
-            problem = str(getattr(exc, "orig", None) or exc).strip()
+            problem = said(exc)
     raise StoreUnavailable(
         f"{store.where}: the delivery state cannot be written ({problem}): digest records every "
         "message before it sends it, so nothing was sent. Give the user running digest "

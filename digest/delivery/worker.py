@@ -31,7 +31,7 @@ from digest.delivery.outbox import (
     release,
     renew,
 )
-from digest.delivery.store import FAILED, RETRYING, SENT, Store, worker_id
+from digest.delivery.store import FAILED, RETRYING, SENT, Store, said, worker_id
 from digest.delivery.transports import Transport
 from digest.errors import DeliveryError, TransportUnavailable
 
@@ -133,7 +133,7 @@ class _Worker:
                 return write()
             except OperationalError as error:
                 log.warning("the state store did not answer (%s); trying again in %gs",
-                            str(error.orig).strip().splitlines()[0][:200] if error.orig else "", delay)  # fmt: skip
+                            said(error), delay)  # fmt: skip
                 await asyncio.sleep(delay)
         return write()
 

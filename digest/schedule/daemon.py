@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from digest import calendar
 from digest.delivery import retention, store
@@ -295,9 +295,7 @@ def _log_failure(what: str, exc: Exception) -> None:
     """A store that does not answer in one line (never its SQL, parameters or row
     detail); anything else with its traceback, for the bug report."""
     if isinstance(exc, SQLAlchemyError):
-        cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        first = (str(cause).strip().splitlines() or [""])[0][:300]
-        log.error("%s: the state store did not answer (%s: %s)", what, type(cause).__name__, first)
+        log.error("%s: the state store did not answer (%s)", what, store.said(exc, named=True))
     else:
         log.exception(what)
 

@@ -33,6 +33,15 @@ class Refusal(Exception):
         super().__init__(reason)
 
 
+def asked_date(text: str, what: str) -> date:
+    """A date typed in a form, or a 400 page saying how to write it."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Refusal(400, "Not a date", f'{what} "{text}" is not a date: write it YYYY-MM-DD, '
+                      "such as 2026-11-30, or pick it in the form.") from None  # fmt: skip
+
+
 @dataclass
 class SiteSource:
     """The site's files, read again when they change; a broken edit keeps the last good site."""

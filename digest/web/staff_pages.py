@@ -19,7 +19,7 @@ from digest.delivery.service import Service
 from digest.delivery.transports import transport_for
 from digest.errors import DigestError
 from digest.model import Occurrence
-from digest.web.context import Refusal, WebContext, context
+from digest.web.context import Refusal, WebContext, asked_date, context
 from digest.web.pages import page
 from digest.web.staff_auth import check_staff_post, signed_in, staff_form
 
@@ -112,13 +112,7 @@ async def history_page(request: Request) -> Response:
 
 def _day(text: str, name: str) -> date | None:
     """A date from the audit's form, or a 400 saying how to write it."""
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Refusal(400, "Not a date", f"{name} must be a date such as 2026-11-30 "
-                      f"(YYYY-MM-DD), not \"{text}\". Go back and correct it.") from None  # fmt: skip
+    return asked_date(text, name) if text else None
 
 
 async def message_eml(request: Request) -> Response:

@@ -8,7 +8,6 @@ sandboxed frame under a policy that lets nothing run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -21,7 +20,7 @@ from digest.email.prepare import batch_for
 from digest.email.render import RenderedMessage
 from digest.errors import UsageError
 from digest.model import Occurrence
-from digest.web.context import Refusal, WebContext, context
+from digest.web.context import Refusal, WebContext, asked_date, context
 from digest.web.pages import page
 from digest.web.security import PAGE_WITH_PREVIEW_POLICY, PREVIEW_POLICY
 from digest.web.staff_auth import signed_in
@@ -57,19 +56,11 @@ class Preview:
     rendered: RenderedMessage
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Refusal(400, "Not a date", f'"{text}" is not a date: write it YYYY-MM-DD, such as '
-                      "2026-11-30, or pick it in the form.") from None  # fmt: skip
-
-
 def render_preview(ctx: WebContext, asked: Asked) -> Preview:
     """One recipient's message as a run would render it now, or a refusal saying why not."""
     loaded = answers.with_answers(ctx.loaded(), ctx.store)  # as a run reads them
     site = loaded.site
-    on = _day(asked.on)
+    on = asked_date(asked.on, "The date")
     try:
         schedule = find_schedule(site, asked.schedule)
         occurrence = occurrence_for(site, schedule, on)
