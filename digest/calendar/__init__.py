@@ -31,6 +31,7 @@ __all__ = [
     "occurrences_between",
     "parse_cron",
     "publication_fire_time",
+    "publication_occurrence",
     "resolve_local",
     "site_timezone",
     "validate_cron",
@@ -199,9 +200,10 @@ def _publications_of(site: Site, scorecard: str) -> list[Publication]:
     return list(by_key.values())
 
 
-def _publication_occurrence(
+def publication_occurrence(
     site: Site, schedule: Schedule, publication: Publication, on: date | None = None
 ) -> Occurrence | None:
+    """The schedule's occurrence for this publication, or None when it does not follow it."""
     tz = site_timezone(site.settings)
     due = publication_fire_time(schedule, publication, site.settings, tz)
     if due is None:
@@ -216,7 +218,7 @@ def _publication_occurrences(
         return []
     found = []
     for publication in _publications_of(site, schedule.after):
-        occurrence = _publication_occurrence(site, schedule, publication)
+        occurrence = publication_occurrence(site, schedule, publication)
         if occurrence is not None and _within(occurrence.due, start, end):
             found.append(occurrence)
     return found
@@ -254,7 +256,7 @@ def occurrence_on(site: Site, schedule: Schedule, day: date) -> Occurrence | Non
     if not published:
         return None
     latest = max(published, key=lambda p: (p.published_on, p.period_end))
-    return _publication_occurrence(site, schedule, latest, on=day)
+    return publication_occurrence(site, schedule, latest, on=day)
 
 
 def occurrence_due_on(site: Site, schedule: Schedule, day: date) -> Occurrence | None:
@@ -269,7 +271,7 @@ def occurrence_due_on(site: Site, schedule: Schedule, day: date) -> Occurrence |
     for publication in _publications_of(site, schedule.after or ""):
         if publication.published_on > day:
             continue
-        occurrence = _publication_occurrence(site, schedule, publication)
+        occurrence = publication_occurrence(site, schedule, publication)
         if occurrence is not None and occurrence.due.astimezone(tz).date() == day:
             return Occurrence(schedule, occurrence.key, occurrence.due, day, publication)
     return None

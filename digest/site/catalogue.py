@@ -12,7 +12,7 @@ from typing import Any
 
 from digest.errors import Problem
 from digest.model import DeepDiveRequest, Measure, Publication
-from digest.site.csvfile import csv_rows
+from digest.site.csvfile import TOO_MANY_CELLS, csv_rows
 from digest.site.fields import ID_PATTERN, suggestion
 from digest.units import UNITS
 
@@ -152,8 +152,7 @@ def _rows_of(
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) > len(header):
-                problems.append(Problem(name, line, "this row has more cells than the header: "
-                                        "check for a stray comma"))  # fmt: skip
+                problems.append(Problem(name, line, TOO_MANY_CELLS))
                 continue
             yield Row(name, line, dict(zip(header, cells, strict=False)), problems)
 

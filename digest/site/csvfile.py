@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from digest.errors import Problem
 
 MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell, so a file Excel wrote always fits
+TOO_MANY_CELLS = "this row has more cells than the header: check for a stray comma"
 
 
 def long_cell(length: str) -> str:

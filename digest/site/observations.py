@@ -16,7 +16,7 @@ import pandas as pd
 
 from digest.errors import Problem
 from digest.model import Measure
-from digest.site.csvfile import MAX_CELL_CHARS, csv_rows, long_cell
+from digest.site.csvfile import MAX_CELL_CHARS, TOO_MANY_CELLS, csv_rows, long_cell
 from digest.site.fields import suggestion
 from digest.site.observation_rows import (
     COLUMNS,
@@ -142,8 +142,7 @@ def _read_ragged_csv(path: Path, name: str, problems: list[Problem]) -> tuple[pd
         rows, lines = [], []
         for line, cells in reader:
             if len(cells) > len(header):
-                message = "this row has more cells than the header: check for a stray comma"
-                problems.append(Problem(name, line, message))
+                problems.append(Problem(name, line, TOO_MANY_CELLS))
                 continue
             rows.append(cells + [""] * (len(header) - len(cells)))
             lines.append(line)

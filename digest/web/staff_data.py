@@ -15,7 +15,7 @@ from digest import calendar
 from digest.delivery import answers
 from digest.delivery.answers import StoredFeedback
 from digest.email.prepare import stale_statuses, unloaded_publications
-from digest.model import Measure, Occurrence, Publication, Site
+from digest.model import Measure, Publication, Site
 from digest.web.context import WebContext, context
 from digest.web.pages import page
 from digest.web.staff_auth import signed_in
@@ -36,14 +36,12 @@ class Waiting:
 def _waiting(
     ctx: WebContext, site: Site, found: list[tuple[Publication, list[Measure]]]
 ) -> list[Waiting]:
-    zone = calendar.site_timezone(site.settings)
     waiting = []
     for publication, missing in found:
         schedules = []
         for schedule in site.schedules:
-            due = calendar.publication_fire_time(schedule, publication, site.settings, zone)
-            if due is not None:
-                occurrence = Occurrence(schedule, publication.key, due, due.date(), publication)
+            occurrence = calendar.publication_occurrence(site, schedule, publication)
+            if occurrence is not None:
                 ends = calendar.data_wait_ends(occurrence, site.settings)
                 schedules.append((schedule.id, ctx.local(ends)))
         waiting.append(Waiting(publication, missing, schedules))
