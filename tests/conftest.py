@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -35,6 +36,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite+pysqlite:///{tmp_path / '.digest' / 'state.db'}"
         return
+    with fresh_schema() as url:
+        yield url
+
+
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL schema, dropped afterwards."""
     schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as connection:

@@ -4,7 +4,6 @@ store that is not the one it sent from (issue 13: 2,008 members mailed again).""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from alembic.config import Config
 from digest.cli import main as cli_main
 from digest.delivery.identity import MARKER, store_id
 from digest.delivery.store import MIGRATIONS, open_store
-from tests.conftest import POSTGRES_URL
+from tests.conftest import fresh_schema
 from tests.sites import write_site
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -120,17 +119,8 @@ def two_databases(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]
     if database_url.startswith("sqlite"):
         yield database_url, f"sqlite+pysqlite:///{tmp_path / 'elsewhere' / 'state.db'}"
         return
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield database_url, url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with fresh_schema() as other:
+        yield database_url, other
 
 
 def test_pointing_the_site_at_another_database_is_caught(
