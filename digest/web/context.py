@@ -39,7 +39,7 @@ def asked_date(text: str, what: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise Refusal(400, "Not a date", f'{what} "{text}" is not a date: write it YYYY-MM-DD, '
-                      "such as 2026-11-30, or pick it in the form.") from None  # fmt: skip
+                      "such as 2026-11-30, and try again.") from None  # fmt: skip
 
 
 @dataclass
