@@ -6,6 +6,7 @@ import socket
 import ssl
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from types import TracebackType
@@ -40,6 +41,10 @@ class RecordingHandler:
         self._lose_every: int | None = None
         self.sender_refusal: str | None = None  # e.g. "550 5.7.1 not allowed to relay"
         self.data_refusal: str | None = None  # e.g. "554 5.7.1 rejected": every message
+        self.mails = 0  # MAIL FROM commands seen
+        # Called with each message's bytes as it arrives, before it is taken (in the
+        # server's thread): a test looks at the store at that moment.
+        self.on_data: Callable[[bytes], None] | None = None
 
     def refuse(self, email: str, code: int, times: int = 1_000_000) -> None:
         """Answer `code` to RCPT TO for this address, `times` times."""
@@ -60,6 +65,7 @@ class RecordingHandler:
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         with self._lock:
+            self.mails += 1
             drop = self._drop_after is not None and len(self.received) >= self._drop_after
             if drop:
                 self._drop_after = None
@@ -89,6 +95,8 @@ class RecordingHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.data_refusal is not None:
             return self.data_refusal
+        if self.on_data is not None:
+            self.on_data(bytes(envelope.content))
         with self._lock:
             self.received.append(
                 Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.delivery.outbox import (
+    CLAIM_LEASE,
     Claimed,
     EnqueueResult,
     backoff,
@@ -22,9 +23,10 @@ from digest.delivery.outbox import (
 )
 from digest.delivery.store import Store, counts, open_store, stored_message, worker_id
 from digest.delivery.transports import TransportUnavailable
+from digest.delivery.transports.base import Meanwhile
 from digest.delivery.worker import DeliveryReport, deliver
 from digest.errors import DeliveryError
-from digest.model import OutgoingMessage
+from digest.model import OutgoingMessage, delivery_key
 from tests.conftest import NOW, MakeMessages, a_dead_process_id
 
 
@@ -221,7 +223,9 @@ class FakeTransport:
     async def open(self) -> None:
         self.opened += 1
 
-    async def send(self, message: OutgoingMessage) -> None:
+    async def send(self, message: OutgoingMessage, *, meanwhile: Meanwhile | None = None) -> None:
+        if meanwhile is not None:
+            await meanwhile()
         call = len(self.sent) + 1
         if self.stop is not None and call == self.stop_at:
             self.stop.set()  # as SIGTERM would, while this message is in hand
@@ -348,9 +352,9 @@ class RivalTransport(FakeTransport):
         self.store, self.clock = store, clock
         self.stolen: list[Claimed] = []
 
-    async def send(self, message: OutgoingMessage) -> None:
+    async def send(self, message: OutgoingMessage, *, meanwhile: Meanwhile | None = None) -> None:
         self.stolen += claim(self.store, self.clock(), 10)
-        await super().send(message)
+        await super().send(message, meanwhile=meanwhile)
 
 
 def test_a_slow_batch_keeps_its_claims_from_other_workers(
@@ -362,6 +366,33 @@ def test_a_slow_batch_keeps_its_claims_from_other_workers(
     report = asyncio.run(deliver(store, transport, lambda: next(ticks), batch_size=6))
     assert (report.sent, transport.stolen) == (6, [])
     assert only(store) == {"sent": 6}
+
+
+class ThiefTransport(FakeTransport):
+    """As the second message starts, another worker takes every claim (this one was
+    paused past its lease), the first message's too: its sent mark is not written yet."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.taken: list[Claimed] = []
+
+    async def send(self, message: OutgoingMessage, *, meanwhile: Meanwhile | None = None) -> None:
+        if len(self.sent) == 1 and not self.taken:
+            self.taken = claim(self.store, NOW + CLAIM_LEASE + timedelta(minutes=1), 10)
+        await super().send(message, meanwhile=meanwhile)
+
+
+def test_a_message_is_not_sent_once_the_claim_before_it_is_found_taken(
+    store: Store, make_messages: MakeMessages
+) -> None:
+    enqueue(store, make_messages(4), NOW)
+    transport, seen = ThiefTransport(store), []
+    report = asyncio.run(deliver(store, transport, lambda: NOW,
+                                 progress=lambda item, state: seen.append(state)))  # fmt: skip
+    assert transport.sent == [delivery_key("daily-key-indicators", "2026-11-02", "cllr-0000")]
+    assert (report.sent, seen, len(transport.taken)) == (0, ["lost"], 4)
+    assert only(store) == {"sending": 4}  # the other worker's now, none sent twice by us
 
 
 def test_rows_left_by_a_dead_process_of_this_machine_are_taken_up_at_once(

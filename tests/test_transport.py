@@ -8,12 +8,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
+import sqlalchemy as sa
 
 from digest.delivery.outbox import claim, enqueue
-from digest.delivery.store import Store, counts, open_store, worker_id
+from digest.delivery.store import DELIVERY, Store, counts, open_store, worker_id
 from digest.delivery.transports import (
     PASSWORD_ENV,
     PickupTransport,
@@ -171,6 +172,85 @@ def test_two_workers_deliver_each_message_exactly_once(
         thread.join()
     assert sum(r.sent for r in reports) == 300
     assert smtp_server.handler.message_ids() == {m.message_id: 1 for m in messages}
+
+
+def test_each_message_is_recorded_sent_before_the_next_one_is_taken(
+    store: Store, smtp_server: SmtpServer, make_messages: MakeMessages
+) -> None:
+    """The sent mark is written while the next envelope goes, never after its data:
+    when any message arrives, every one taken before it is already recorded."""
+    messages = make_messages(30)
+    enqueue(store, messages, NOW)
+    taken: list[str] = []
+    unrecorded: list[tuple[str, list[str]]] = []
+    states = sa.select(DELIVERY.c.message_id).where(DELIVERY.c.state != "sent")
+
+    def look(data: bytes) -> None:
+        with store.engine.connect() as connection:  # the server's thread: its own connection
+            behind = set(connection.execute(states).scalars()) & set(taken)
+        if behind:
+            unrecorded.append((str(email.message_from_bytes(data)["Message-ID"]), sorted(behind)))
+        taken.append(str(email.message_from_bytes(data)["Message-ID"]))
+
+    smtp_server.handler.on_data = look
+    report = run_delivery(store, smtp_server)
+    assert (report.sent, unrecorded) == (30, [])
+    assert len(taken) == 30 and counts(store)["sent"] == 30
+
+
+def test_meanwhile_runs_while_the_server_answers_mail_from_and_is_not_timed(
+    smtp_server: SmtpServer,
+) -> None:
+    """What the worker does meanwhile (record the message before) overlaps the server's
+    work on MAIL FROM: the server here answers only once meanwhile has begun. A slow
+    store is not the server being slow: meanwhile's time is not counted."""
+    handler = smtp_server.handler
+    begun, answered_in_time = threading.Event(), []
+    plain = handler.handle_MAIL
+
+    async def held(*args: Any) -> str:
+        answered_in_time.append(await asyncio.to_thread(begun.wait, 2))
+        return await plain(*args)
+
+    handler.handle_MAIL = held  # type: ignore[method-assign]
+    settings = SmtpSettings(host=smtp_server.host, port=smtp_server.port, security="none",
+                            timeout_seconds=0.5)  # fmt: skip
+    transport = SmtpTransport(settings, SENDER, {})
+
+    async def meanwhile() -> None:
+        begun.set()
+        await asyncio.sleep(0.8)  # longer than the server's timeout
+
+    async def go() -> None:
+        await transport.open()
+        try:
+            await transport.send(build_message("cllr-a"), meanwhile=meanwhile)
+        finally:
+            await transport.close()
+
+    asyncio.run(go())
+    assert answered_in_time == [True] and len(smtp_server.received) == 1
+
+
+def test_a_meanwhile_that_fails_sends_nothing_and_the_next_message_goes(
+    smtp_server: SmtpServer,
+) -> None:
+    transport = smtp_to(smtp_server)
+
+    async def refuse() -> None:
+        raise sa.exc.OperationalError("UPDATE delivery", {}, Exception("database is locked"))
+
+    async def go() -> None:
+        await transport.open()
+        try:
+            with pytest.raises(sa.exc.OperationalError):
+                await transport.send(build_message("cllr-a"), meanwhile=refuse)
+            await transport.send(build_message("cllr-b"))
+        finally:
+            await transport.close()
+
+    asyncio.run(go())
+    assert [r.rcpt_tos for r in smtp_server.received] == [("cllr-b@example.gov.uk",)]
 
 
 def test_a_server_that_is_down_leaves_the_messages_waiting(

@@ -1,8 +1,12 @@
 """The delivery loop: claim what is due, send it through a transport, record each result.
 
-Each message's result is committed on its own, so a crash resends at most the
-message in hand; a server that cannot be used stops the loop and hands the rest
-of the batch back, so a wrong password never fails thousands of messages.
+Each message's result is committed on its own, so a crash resends at most one
+message. A sent mark is written while the server reads the next message's
+envelope (the transport's `meanwhile`), never later than that message's data:
+the store's write and the server's work overlap, and still at most one message
+the server took is unrecorded at any moment. A server that cannot be used stops
+the loop and hands the rest of the batch back, so a wrong password never fails
+thousands of messages.
 A connection lost after the message's data went (ReplyLost: the server may have
 taken it) is not resent at once: it waits its retry backoff like any temporary
 failure, while a connection lost before the data is retried at once by the transport.
@@ -62,6 +66,7 @@ _LEFT_CLAIMED: list[Claimed] = []
 
 RELEASED = "released"  # given back untried: nothing could be delivered
 LOST = "lost"  # sent, but another worker had taken the claim meanwhile
+TAKEN = "taken"  # untried: the claim before it was found taken, so the batch is checked first
 Progress = Callable[[Claimed, str], None]
 
 
@@ -83,6 +88,8 @@ class _Worker:
     transport_error: str | None = None
     recovered: int = 0
     pulse: Callable[[], None] = lambda: None
+    # The message the server took last, with when, whose sent mark is not yet written.
+    unrecorded: tuple[Claimed, datetime] | None = None
 
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -94,22 +101,28 @@ class _Worker:
         )  # fmt: skip
 
     async def run(self, batch_size: int) -> None:
-        while not self.stopping() and self.transport_error is None:
-            self.pulse()
-            batch = claim(self.store, self.lease_clock(), batch_size, lease=self.lease)
-            if not batch:
-                return
-            await self.run_batch(batch)
+        try:
+            while not self.stopping() and self.transport_error is None:
+                await self.record_taken()
+                self.pulse()
+                batch = claim(self.store, self.lease_clock(), batch_size, lease=self.lease)
+                if not batch:
+                    return
+                await self.run_batch(batch)
+        finally:
+            await self.record_taken()  # the last message, or the one before an error
 
     async def run_batch(self, waiting: list[Claimed]) -> None:
         while waiting:
             if self.stopping() or self.transport_error is not None:
+                await self.record_taken()
                 self.released += release(self.store, waiting, self.lease_clock())
                 return
             self.pulse()
             now = self.lease_clock()  # the clock the claims were dated by
             if now - waiting[0].claimed_at > self.lease / 2:
                 # A slow server: keep the rest of the batch ours (any already lost are dropped).
+                await self.record_taken()
                 waiting = renew(self.store, waiting, now)
                 if not waiting:
                     return
@@ -117,14 +130,33 @@ class _Worker:
             try:
                 state = await self.deliver_one(item)
             except SQLAlchemyError:
-                _LEFT_CLAIMED.extend(waiting)  # given back as soon as the store answers
+                _LEFT_CLAIMED.extend([item, *waiting])  # given back as soon as the store answers
                 raise
-            if self.progress is not None:
-                self.progress(item, state)
-            if state == LOST and waiting:
+            if state == TAKEN:
                 # Our claims were taken (we were stopped, or our heartbeat fell silent):
                 # keep only those still ours, or the whole batch would go out twice.
-                waiting = renew(self.store, waiting, self.lease_clock())
+                waiting = renew(self.store, [item, *waiting], self.lease_clock())
+            elif state != SENT and self.progress is not None:
+                self.progress(item, state)  # a sent message's, once it is recorded
+
+    async def record_taken(self) -> bool:
+        """Write the sent mark of the message the server took last, if not yet written;
+        False if its claim had been taken by another worker meanwhile."""
+        if self.unrecorded is None:
+            return True
+        item, sent_at = self.unrecorded
+        try:
+            recorded = await self.patiently(lambda: record_sent(self.store, item, sent_at))
+        except SQLAlchemyError:
+            _UNRECORDED.append((item, sent_at))  # sent: recorded when the store answers
+            self.unrecorded = None
+            raise
+        self.unrecorded = None
+        if recorded:
+            self.sent += 1
+        if self.progress is not None:
+            self.progress(item, SENT if recorded else LOST)
+        return recorded
 
     async def patiently(self, write: Callable[[], _T]) -> _T:
         """A write to the store, tried again while the store does not answer."""
@@ -138,9 +170,18 @@ class _Worker:
         return write()
 
     async def deliver_one(self, item: Claimed) -> str:
+        """Hand one message over; the one before it is recorded while its envelope goes."""
+
+        async def meanwhile() -> None:
+            if not await self.record_taken():
+                raise _ClaimTaken
+
         try:
-            await self.transport.send(item.message())
+            await self.transport.send(item.message(), meanwhile=meanwhile)
+        except _ClaimTaken:
+            return TAKEN
         except DeliveryError as error:
+            await self.record_taken()  # when the message failed before its envelope went
             if isinstance(error, TransportUnavailable):
                 self.transport_error = str(error)
                 # The message is not at fault: it waits, untried, for the server.
@@ -157,16 +198,13 @@ class _Worker:
                 return RETRYING
             self.failed.append(failure)
             return FAILED
-        sent_at = self.now_fn()
-        try:
-            recorded = await self.patiently(lambda: record_sent(self.store, item, sent_at))
-        except SQLAlchemyError:
-            _UNRECORDED.append((item, sent_at))  # sent: recorded when the store answers
-            raise
-        if not recorded:
-            return LOST
-        self.sent += 1
+        self.unrecorded = (item, self.now_fn())
         return SENT
+
+
+class _ClaimTaken(Exception):
+    """Raised by `meanwhile` to stop a message before its data: the claim of the one
+    before it had been taken, so this batch's claims must be checked first."""
 
 
 async def deliver(

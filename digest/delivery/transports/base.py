@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,7 +13,9 @@ from digest.settings import SettingsTable
 from digest.site.fields import Table
 from digest.site.toml import TomlLines
 
-__all__ = ["Transport", "TransportKind", "TransportUnavailable"]
+__all__ = ["Meanwhile", "Transport", "TransportKind", "TransportUnavailable"]
+
+Meanwhile = Callable[[], Awaitable[None]]
 
 
 class Transport(Protocol):
@@ -21,8 +23,11 @@ class Transport(Protocol):
 
     async def open(self) -> None: ...
 
-    async def send(self, message: OutgoingMessage) -> None:
-        """Hand the message over, or raise DeliveryError."""
+    async def send(self, message: OutgoingMessage, *, meanwhile: Meanwhile | None = None) -> None:
+        """Hand the message over, or raise DeliveryError. `meanwhile`, when given, is
+        awaited once before the message is handed over (the SMTP transport awaits it
+        while the server answers the envelope): the worker records the message before
+        there. If it raises, nothing of this message goes and the error propagates."""
 
     async def close(self) -> None: ...
 

@@ -9,7 +9,13 @@ import ssl
 from collections.abc import Mapping
 from pathlib import Path
 
-from digest.delivery.transports.base import Transport, TransportKind, delivery_reader, unusable
+from digest.delivery.transports.base import (
+    Meanwhile,
+    Transport,
+    TransportKind,
+    delivery_reader,
+    unusable,
+)
 from digest.errors import Problem, TransportUnavailable
 from digest.files import write_atomically
 from digest.model import OutgoingMessage, Site
@@ -79,8 +85,10 @@ class PickupTransport:
         except OSError as error:
             raise TransportUnavailable(f"cannot create {self.directory}: {error}") from None
 
-    async def send(self, message: OutgoingMessage) -> None:
+    async def send(self, message: OutgoingMessage, *, meanwhile: Meanwhile | None = None) -> None:
         """Write the message under a temporary name, then rename it into place."""
+        if meanwhile is not None:
+            await meanwhile()  # before the file: once written, the message has gone
         try:
             await asyncio.to_thread(self._write, message)
         except OSError as error:

@@ -13,7 +13,13 @@ from typing import Literal, cast
 
 import aiosmtplib
 
-from digest.delivery.transports.base import Transport, TransportKind, delivery_reader, unusable
+from digest.delivery.transports.base import (
+    Meanwhile,
+    Transport,
+    TransportKind,
+    delivery_reader,
+    unusable,
+)
 from digest.errors import DeliveryError, Problem, ReplyLost, TransportUnavailable
 from digest.model import OutgoingMessage, Site
 from digest.settings import Setting, SettingsTable
@@ -167,11 +173,13 @@ class SmtpTransport:
                 f" {self._settings.timeout_seconds:g}s"
             ) from None
 
-    async def send(self, message: OutgoingMessage) -> None:
-        """Send to the one recipient, reconnecting once if the server dropped us."""
+    async def send(self, message: OutgoingMessage, *, meanwhile: Meanwhile | None = None) -> None:
+        """Send to the one recipient, reconnecting once if the server dropped us;
+        `meanwhile` is awaited while the server answers MAIL FROM (its time is not
+        counted against the timeout)."""
         try:
-            async with asyncio.timeout(self._settings.timeout_seconds):
-                await self._send_reconnecting(message)
+            async with asyncio.timeout(self._settings.timeout_seconds) as deadline:
+                await self._send_reconnecting(message, meanwhile, deadline)
         except TimeoutError:
             self._drop()
             raise TransportUnavailable(
@@ -184,11 +192,14 @@ class SmtpTransport:
         if client is not None:
             await _quit(client)
 
-    async def _send_reconnecting(self, message: OutgoingMessage) -> None:
+    async def _send_reconnecting(
+        self, message: OutgoingMessage, meanwhile: Meanwhile | None, deadline: asyncio.Timeout
+    ) -> None:
         for retry in (False, True):
             client, data = await self._connected(), False
             try:
-                await self._mail_from(client)
+                await self._envelope_from(client, meanwhile, deadline)
+                meanwhile = None  # once, even when the connection has to be made again
                 await client.rcpt(message.recipient.email)
                 data = True  # from here a lost connection may hide a delivered message
                 await client.data(message.raw)
@@ -212,6 +223,25 @@ class SmtpTransport:
             except (aiosmtplib.SMTPException, OSError) as error:
                 self._drop()
                 raise self._unavailable("failed while sending", error) from None
+
+    async def _envelope_from(
+        self, client: aiosmtplib.SMTP, meanwhile: Meanwhile | None, deadline: asyncio.Timeout
+    ) -> None:
+        """MAIL FROM, with `meanwhile` awaited while the server works on it."""
+        if meanwhile is None:
+            await self._mail_from(client)
+            return
+        mail = asyncio.ensure_future(self._mail_from(client))
+        await asyncio.sleep(0)  # let it write the command before meanwhile takes the loop
+        deadline.reschedule(None)  # the store's time is not the server's
+        try:
+            await meanwhile()
+        except BaseException:
+            await asyncio.gather(mail, return_exceptions=True)
+            self._drop()  # no half-open envelope left for the next message
+            raise
+        deadline.reschedule(asyncio.get_running_loop().time() + self._settings.timeout_seconds)
+        await mail
 
     async def _mail_from(self, client: aiosmtplib.SMTP) -> None:
         """MAIL FROM; a permanent refusal of the sender stops all delivery, not one message."""
