@@ -305,6 +305,9 @@ class OutgoingMessage:
     # Spans of `raw` (start, end) that every recipient of the variant shares: the store
     # keeps each once, and the rest of `raw` (headers, greeting, links) per delivery.
     shared: tuple[tuple[int, int], ...] = ()
+    # The bytes of those spans, the same objects for every recipient of the variant: the
+    # store finds each part's key without reading the bytes again (empty: sliced from raw).
+    shared_bytes: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
 
 
 def delivery_key(schedule_id: str, occurrence_key: str, recipient_id: str) -> str:

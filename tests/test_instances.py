@@ -159,7 +159,9 @@ def test_a_clock_12_hours_ahead_does_not_send_tomorrows_email_now(
     daemon = _daemon(root, database_url, clock)
     asyncio.run(Runner(daemon, clock).tick())
     assert not store.has_run(daemon.service.store, "daily", due.key)
-    assert not list((root / "outbox").glob("*.eml"))
+    # Today's, due by the database's clock already when the suite runs after 07:30, may
+    # go; the occurrence the jumped clock says is due may not.
+    assert not list((root / "outbox").glob(f"daily_{due.on.isoformat()}_*.eml"))
 
 
 def test_workers_is_a_delivery_setting(tmp_path: Path) -> None:

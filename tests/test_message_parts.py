@@ -20,6 +20,7 @@ from digest.delivery.store import (
     SENT_MESSAGE,
     Store,
     open_store,
+    pack,
     stored_message,
 )
 from digest.email.render import build_messages
@@ -133,3 +134,18 @@ def test_a_message_without_shared_spans_is_kept_whole(store: Store) -> None:
     enqueue(store, [plain], NOW)
     (c,) = claim(store, NOW, 10)
     assert c.raw == plain.raw
+
+
+def test_the_shared_bytes_a_message_carries_are_its_own_spans_shared_by_its_variant() -> None:
+    """pack takes the parts from the bytes objects render hands it (keyed without being
+    read again): they must be exactly the spans of raw, the same objects within a variant."""
+    messages = tracker_messages()
+    for message in messages:
+        spans = tuple(message.raw[a:b] for a, b in message.shared)
+        assert message.shared_bytes == spans
+        assert pack(message) == pack(replace(message, shared_bytes=()))
+    by_variant: dict[bytes, set[int]] = {}
+    for message in messages:
+        first = message.shared_bytes[-1]
+        by_variant.setdefault(first, set()).add(id(first))
+    assert len(by_variant) > 1 and all(len(ids) == 1 for ids in by_variant.values())

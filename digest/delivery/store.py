@@ -594,13 +594,14 @@ def pack(message: OutgoingMessage) -> Packed:
     own: list[bytes] = []
     recipe: list[str | int] = []
     parts: dict[str, bytes] = {}
+    known = message.shared_bytes if len(message.shared_bytes) == len(message.shared) else None
     at = 0
-    for start, end in (*message.shared, (len(raw), len(raw))):
+    for n, (start, end) in enumerate((*message.shared, (len(raw), len(raw)))):
         if start > at:
             own.append(raw[at:start])
             recipe.append(start - at)
         if end > start:
-            data = raw[start:end]
+            data = known[n] if known is not None else raw[start:end]
             key = part_key(schedule, occurrence, data)
             parts[key] = data
             recipe.append(key)

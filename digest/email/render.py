@@ -13,7 +13,7 @@ from datetime import date
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote
@@ -122,6 +122,13 @@ class RenderedVariant:
     skeleton: bytes  # the whole message, but for the per-recipient headers and bodies
     quoted_html: QuotedBody
     quoted_text: QuotedBody
+
+    @cached_property
+    def frame(self) -> tuple[bytes, bytes, bytes]:
+        """The skeleton around the two bodies: split once, the same bytes for everyone."""
+        text_part, _, rest = self.skeleton.partition(TEXT_SLOT)
+        between, _, html_end = rest.partition(HTML_SLOT)
+        return text_part, between, html_end
 
 
 @dataclass
@@ -396,16 +403,16 @@ def personalise(
     schedule_id = occurrence.schedule.id
     key = delivery_key(schedule_id, occurrence.key, recipient.id)
     msg_id = message_id(key, sender_domain(site))
-    text_part, _, rest = rendered.skeleton.partition(TEXT_SLOT)
-    between, _, html_end = rest.partition(HTML_SLOT)
+    text_part, between, html_end = rendered.frame
     pieces = [(personal_headers(recipient, msg_id, key), False), (text_part, True),
               *rendered.quoted_text.pieces(values), (between, True),
               *rendered.quoted_html.pieces(escaped), (html_end, True)]  # fmt: skip
     raw = b"".join(data for data, _ in pieces)
-    shared, at = [], 0
+    shared, shared_bytes, at = [], [], 0
     for data, common in pieces:
         if common and len(data) >= MIN_SHARED:  # a short piece costs more to refer to than to keep
             shared.append((at, at + len(data)))
+            shared_bytes.append(data)
         at += len(data)
     outgoing = OutgoingMessage(
         delivery_key=key,
@@ -417,6 +424,7 @@ def personalise(
         raw=raw,
         figures=variant.content.figures,
         shared=tuple(shared),
+        shared_bytes=tuple(shared_bytes),
     )
     body_html, body_text = fill_tokens(rendered.html, escaped), fill_tokens(rendered.text, values)
     return RenderedMessage(outgoing, body_html, body_text)
