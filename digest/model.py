@@ -302,12 +302,11 @@ class OutgoingMessage:
     message_id: str
     raw: bytes  # the whole RFC 5322 message, as sent
     figures: str  # JSON of the figures the message showed
-    # Spans of `raw` (start, end) that every recipient of the variant shares: the store
-    # keeps each once, and the rest of `raw` (headers, greeting, links) per delivery.
-    shared: tuple[tuple[int, int], ...] = ()
-    # The bytes of those spans, the same objects for every recipient of the variant: the
-    # store finds each part's key without reading the bytes again (empty: sliced from raw).
-    shared_bytes: tuple[bytes, ...] = field(default=(), compare=False, repr=False)
+    # Spans of `raw` that every recipient of the variant shares, each as where it starts
+    # and its bytes: the store keeps each once, and the rest of `raw` (headers, greeting,
+    # links) per delivery. The bytes are the same objects for the whole variant, so the
+    # store keys them without reading them again.
+    shared: tuple[tuple[int, bytes], ...] = field(default=(), repr=False)
 
 
 def delivery_key(schedule_id: str, occurrence_key: str, recipient_id: str) -> str:

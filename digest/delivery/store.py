@@ -594,18 +594,16 @@ def pack(message: OutgoingMessage) -> Packed:
     own: list[bytes] = []
     recipe: list[str | int] = []
     parts: dict[str, bytes] = {}
-    known = message.shared_bytes if len(message.shared_bytes) == len(message.shared) else None
     at = 0
-    for n, (start, end) in enumerate((*message.shared, (len(raw), len(raw)))):
+    for start, data in (*message.shared, (len(raw), b"")):
         if start > at:
             own.append(raw[at:start])
             recipe.append(start - at)
-        if end > start:
-            data = known[n] if known is not None else raw[start:end]
+        if data:
             key = part_key(schedule, occurrence, data)
             parts[key] = data
             recipe.append(key)
-        at = end
+        at = start + len(data)
     figures = message.figures.encode("utf-8")
     figures_key = part_key(schedule, occurrence, figures)
     parts[figures_key] = figures

@@ -408,11 +408,10 @@ def personalise(
               *rendered.quoted_text.pieces(values), (between, True),
               *rendered.quoted_html.pieces(escaped), (html_end, True)]  # fmt: skip
     raw = b"".join(data for data, _ in pieces)
-    shared, shared_bytes, at = [], [], 0
+    shared, at = [], 0
     for data, common in pieces:
         if common and len(data) >= MIN_SHARED:  # a short piece costs more to refer to than to keep
-            shared.append((at, at + len(data)))
-            shared_bytes.append(data)
+            shared.append((at, data))
         at += len(data)
     outgoing = OutgoingMessage(
         delivery_key=key,
@@ -424,7 +423,6 @@ def personalise(
         raw=raw,
         figures=variant.content.figures,
         shared=tuple(shared),
-        shared_bytes=tuple(shared_bytes),
     )
     body_html, body_text = fill_tokens(rendered.html, escaped), fill_tokens(rendered.text, values)
     return RenderedMessage(outgoing, body_html, body_text)
