@@ -19,6 +19,14 @@ def check(site: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return text
 
 
+def edit_lines(path: Path, *edits: tuple[int, str, str]) -> None:
+    """In each line `index` (from 0) of the file, replace `old` by `new` once."""
+    lines = path.read_text().splitlines(keepends=True)
+    for index, old, new in edits:
+        lines[index] = lines[index].replace(old, new, 1)
+    path.write_text("".join(lines))
+
+
 def test_a_pipe_in_place_of_publications_is_named_not_waited_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,10 +82,7 @@ def test_a_huge_cell_is_named_by_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = write_site(tmp_path / "site")
-    measures = site / "data/measures.csv"
-    lines = measures.read_text().splitlines(keepends=True)
-    lines[2] = lines[2].replace("Open referrals.", "x" * 140_000)
-    measures.write_text("".join(lines))
+    edit_lines(site / "data/measures.csv", (2, "Open referrals.", "x" * 140_000))
     assert "data/measures.csv:3: a cell of more than 131,072 characters" in check(site, capsys)
 
 
@@ -95,10 +100,7 @@ def test_a_128k_cell_is_named_by_its_line_with_the_limit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, index: int, old: str, cell: str
 ) -> None:
     site = write_site(tmp_path / "site")
-    path = site / name
-    lines = path.read_text().splitlines(keepends=True)
-    lines[index] = lines[index].replace(old, cell, 1)
-    path.write_text("".join(lines))
+    edit_lines(site / name, (index, old, cell))
     text = check(site, capsys)
     assert f"{name}:{index + 1}: a cell of " in text
     assert "32,767" in text
@@ -108,11 +110,8 @@ def test_rows_after_a_huge_cell_are_still_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = write_site(tmp_path / "site")
-    measures = site / "data/measures.csv"
-    lines = measures.read_text().splitlines(keepends=True)
-    lines[1] = lines[1].replace("Children looked after.", "x" * 140_000)
-    lines[3] = lines[3].replace("percent", "percentage")
-    measures.write_text("".join(lines))
+    edit_lines(site / "data/measures.csv", (1, "Children looked after.", "x" * 140_000),
+               (3, "percent", "percentage"))  # fmt: skip
     text = check(site, capsys)
     assert "data/measures.csv:2: a cell of more than 131,072 characters" in text
     assert 'data/measures.csv:4: unit "percentage"' in text
@@ -122,10 +121,7 @@ def test_a_stray_comma_in_the_first_observation_row_is_named_not_shifted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = write_site(tmp_path / "site")
-    monthly = site / "data/observations/monthly.csv"
-    lines = monthly.read_text().splitlines(keepends=True)
-    lines[1] = lines[1].replace("re-referrals,", "re-referrals,,", 1)
-    monthly.write_text("".join(lines))
+    edit_lines(site / "data/observations/monthly.csv", (1, "re-referrals,", "re-referrals,,"))
     text = check(site, capsys)
     assert "data/observations/monthly.csv:2: this row has more cells than the header" in text
     assert "monthly.csv:3:" not in text
