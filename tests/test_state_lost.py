@@ -35,6 +35,12 @@ def lose_the_store(site: Path) -> None:
         path.unlink()
 
 
+def sent_then_lost(site: Path) -> None:
+    """The daily sent, then the store it was recorded in lost (the marker stays)."""
+    assert main(site, "send", "daily", "--on", "2026-11-26") == 0
+    lose_the_store(site)
+
+
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("DIGEST_DATABASE_URL", raising=False)
@@ -44,10 +50,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_it_refuses_to_send_again_from_a_new_store_after_the_old_one_is_lost(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(site, "send", "daily", "--on", "2026-11-26") == 0
+    sent_then_lost(site)
     assert len(sent_files(site)) == 2
     assert (site / MARKER).is_file()
-    lose_the_store(site)
     capsys.readouterr()
 
     assert main(site, "send", "daily", "--on", "2026-11-26") == 1
@@ -63,8 +68,7 @@ def test_it_refuses_to_send_again_from_a_new_store_after_the_old_one_is_lost(
 def test_new_state_starts_afresh_knowingly_and_then_sends_once(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(site, "send", "daily", "--on", "2026-11-26") == 0
-    lose_the_store(site)
+    sent_then_lost(site)
     capsys.readouterr()
     assert main(site, "send", "daily", "--on", "2026-11-26", "--new-state") == 0
     said = capsys.readouterr()
@@ -77,8 +81,7 @@ def test_new_state_starts_afresh_knowingly_and_then_sends_once(
 def test_retry_and_run_refuse_a_lost_store_too(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(site, "send", "daily", "--on", "2026-11-26") == 0
-    lose_the_store(site)
+    sent_then_lost(site)
     capsys.readouterr()
     assert main(site, "retry") == 1
     assert str(site / MARKER) in capsys.readouterr().err
@@ -90,8 +93,7 @@ def test_retry_and_run_refuse_a_lost_store_too(
 def test_reading_commands_are_not_refused_and_status_names_the_problem(
     site: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert main(site, "send", "daily", "--on", "2026-11-26") == 0
-    lose_the_store(site)
+    sent_then_lost(site)
     for argv in (["check"], ["history"], ["upcoming"],
                  ["preview", "daily", "--on", "2026-11-26", "--out", str(tmp_path / "p")]):  # fmt: skip
         assert main(site, *argv) == 0, argv
