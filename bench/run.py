@@ -85,7 +85,7 @@ def send_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:
     rate, top = n / digest["seconds"], n / ceiling["seconds"]
     rows = [
         Row(f"send {n:,} trackers end to end (msg/s) vs bare aiosmtplib, one connection",
-            f"{rate:,.0f}/s", f"{top:,.0f}/s", rate / top, ">= 0.8", rate / top >= 0.8),
+            f"{rate:,.0f}/s", f"{top:,.0f}/s", rate / top, *send_target(size, rate / top)),
         Row(f"naive way vs digest for {n:,} (s; naive timed on {naive['sent']}, scaled)",
             f"{digest['seconds']:,.1f} s", f"{naive_total:,.0f} s",
             naive_total / digest["seconds"], ">= 20", naive_total / digest["seconds"] >= 20),
@@ -104,6 +104,14 @@ def send_rows(size: Size, out: Path) -> tuple[list[Row], dict[str, Any]]:
     details = {"digest": digest, "ceiling": ceiling, "workers2": workers2, "postgres": postgres, "naive": naive, "naive_charts_once": generous,
                "server_accepted": accepted}  # fmt: skip
     return rows, details
+
+
+def send_target(size: Size, ratio: float) -> tuple[str, bool | None]:
+    """The one-worker target, judged on the full send only: a smaller one is mostly the
+    fixed second of composing before the first message goes."""
+    if size.members < FULL.members:
+        return f">= 0.8 at {FULL.members:,}", None
+    return ">= 0.8", ratio >= 0.8
 
 
 def instance_rows(n: int, digest: dict[str, Any], ceiling: dict[str, Any],
